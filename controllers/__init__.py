@@ -1,0 +1,1 @@
+"""Output spikes to actions, reward functions and closed-loop tasks."""

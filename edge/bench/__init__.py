@@ -1,0 +1,1 @@
+"""Benchmark scripts (not tests): each prints one JSON object as its last stdout line."""

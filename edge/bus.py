@@ -1,0 +1,275 @@
+"""The ZMQ bus, the only place that opens sockets: actions out on PUB, reward in on SUB, control on REP.
+
+Schemas (ARCHITECTURE.md "Contracts"): ``[b"action", json]``, ``[b"reward", {"value": float}]``, ``{"cmd": ...}``.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import zmq
+
+from controllers.action import Action
+
+log = logging.getLogger("neuroedge.bus")
+
+ACTION_TOPIC = b"action"
+REWARD_TOPIC = b"reward"
+ACTION_KEYS = ("seq", "t_us", "wall_ns", "name", "values")
+MAX_DRAIN = 1024  # messages handled per poll call, so a flooding peer cannot stall the tick loop
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}\Z")
+
+
+class BusError(Exception):
+    """A socket could not be opened or a peer did not answer; one line that names the address."""
+
+
+@dataclass(frozen=True)
+class BusAddresses:
+    """ZMQ endpoints, all bound by the daemon: actions (PUB), reward (SUB), control (REP)."""
+
+    actions: str = "tcp://127.0.0.1:5556"
+    reward: str = "tcp://127.0.0.1:5557"
+    control: str = "tcp://127.0.0.1:5558"
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _json_default(obj: object) -> object:
+    if hasattr(obj, "item"):  # NumPy scalars
+        return obj.item()
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def _dumps(obj: object) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=_json_default).encode("utf-8")
+
+
+def _loads_object(data: bytes, what: str) -> dict:
+    try:
+        obj = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError(f"{what}: not UTF-8") from None
+    except (ValueError, RecursionError) as e:
+        raise ValueError(f"{what}: invalid JSON ({_one_line(e)})") from None
+    if not isinstance(obj, dict):
+        raise ValueError(f"{what}: expected a JSON object, got {type(obj).__name__}")
+    return obj
+
+
+def parse_reward(frames: list[bytes]) -> float:
+    """Decode ``[b"reward", b'{"value": <finite number>}']``; raise ValueError with a one-line message."""
+    if len(frames) != 2:
+        raise ValueError(f"reward message: expected 2 frames [b'reward', json], got {len(frames)}")
+    if frames[0] != REWARD_TOPIC:
+        raise ValueError(f"reward message: topic {bytes(frames[0][:32])!r}, expected b'reward'")
+    msg = _loads_object(frames[1], "reward message")
+    if "value" not in msg:
+        raise ValueError('reward message: missing "value"')
+    value = msg["value"]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f'reward message: "value" is {type(value).__name__}, expected a number')
+    try:
+        value = float(value)
+    except OverflowError:
+        value = math.inf
+    if not math.isfinite(value):
+        raise ValueError(f'reward message: "value" {value} is not finite')
+    return value
+
+
+def parse_control(frame: bytes) -> tuple[str, dict]:
+    """Decode ``{"cmd": "<name>", ...}`` or a plain command word into ``(cmd, request)``; raise ValueError."""
+    try:
+        text = frame.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise ValueError("control request: not UTF-8") from None
+    if _WORD.match(text):
+        return text, {"cmd": text}
+    if not text.startswith("{"):
+        raise ValueError('control request: expected {"cmd": "<name>", ...} or a command word')
+    request = _loads_object(frame, "control request")
+    cmd = request.get("cmd")
+    if not isinstance(cmd, str) or not _WORD.match(cmd):
+        raise ValueError('control request: "cmd" missing or not a command word')
+    return cmd, request
+
+
+def parse_action(frames: list[bytes]) -> dict:
+    """Decode ``[b"action", json]`` as published by :meth:`Bus.publish`; raise ValueError."""
+    if len(frames) != 2 or frames[0] != ACTION_TOPIC:
+        raise ValueError(f"action message: expected 2 frames [b'action', json], got {len(frames)}")
+    msg = _loads_object(frames[1], "action message")
+    missing = [key for key in ACTION_KEYS if key not in msg]
+    if missing:
+        raise ValueError(f"action message: missing {', '.join(missing)}")
+    return msg
+
+
+class Bus:
+    """Binds the daemon's sockets (all LINGER 0) and never blocks the tick loop.
+
+    Counters: ``dropped`` (actions not sent), ``malformed`` (bad reward/control messages), ``last_error``.
+    """
+
+    def __init__(self, addresses: BusAddresses, context: zmq.Context | None = None):
+        self.addresses = addresses
+        self.dropped = 0
+        self.malformed = 0
+        self.last_error: str | None = None
+        self._sockets: list[zmq.Socket] = []
+        ctx = context if context is not None else zmq.Context.instance()
+        try:
+            self._actions = self._bind(ctx, zmq.PUB, addresses.actions)
+            self._reward = self._bind(ctx, zmq.SUB, addresses.reward, subscribe=REWARD_TOPIC)
+            self._control = self._bind(ctx, zmq.REP, addresses.control)
+        except BaseException:
+            self.close()
+            raise
+
+    def _bind(self, ctx: zmq.Context, kind: int, address: str, subscribe: bytes | None = None) -> zmq.Socket:
+        try:
+            sock = ctx.socket(kind)
+            self._sockets.append(sock)
+            sock.setsockopt(zmq.LINGER, 0)
+            if subscribe is not None:
+                sock.setsockopt(zmq.SUBSCRIBE, subscribe)
+            sock.bind(address)
+        except zmq.ZMQError as e:
+            why = "address already in use" if e.errno == zmq.EADDRINUSE else _one_line(e.strerror)
+            raise BusError(f"{address}: {why}") from None
+        return sock
+
+    def publish(self, action: Action) -> None:
+        """Send ``[b"action", json]`` with ``wall_ns`` added; drop (and count) rather than block."""
+        payload = _dumps({**action.to_dict(), "wall_ns": time.time_ns()})
+        try:
+            self._actions.send_multipart([ACTION_TOPIC, payload], flags=zmq.NOBLOCK)
+        except zmq.Again:
+            self.dropped += 1
+
+    def poll_rewards(self, timeout_ms: int = 0) -> list[float]:
+        """Return the pending reward values (up to MAX_DRAIN), waiting up to ``timeout_ms`` for the first."""
+        values: list[float] = []
+        if timeout_ms > 0 and not self._reward.poll(timeout_ms):
+            return values
+        for _ in range(MAX_DRAIN):
+            try:
+                frames = self._reward.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                break
+            try:
+                values.append(parse_reward(frames))
+            except ValueError as e:
+                self._note_malformed(str(e))
+        return values
+
+    def poll_control(self, handler: Callable[[str, dict], dict], timeout_ms: int = 0) -> None:
+        """Answer each pending control request with ``handler(cmd, request)``, exactly one reply each."""
+        if timeout_ms > 0 and not self._control.poll(timeout_ms):
+            return
+        for _ in range(MAX_DRAIN):
+            try:
+                frames = self._control.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            self._serve(frames, handler)
+
+    def _serve(self, frames: list[bytes], handler: Callable[[str, dict], dict]) -> None:
+        try:
+            if len(frames) != 1:
+                raise ValueError(f"control request: expected 1 frame, got {len(frames)}")
+            cmd, request = parse_control(frames[0])
+        except ValueError as e:
+            self._note_malformed(str(e))
+            self._control.send(_dumps({"ok": False, "error": str(e)}))
+            return
+        try:
+            reply = handler(cmd, request)
+            if not isinstance(reply, dict):
+                raise TypeError(f"control handler returned {type(reply).__name__}, expected dict")
+            payload = _dumps(reply)
+        except ValueError as e:  # the handler refused the request
+            payload = _dumps({"ok": False, "error": _one_line(e)})
+        except BaseException as e:  # a bug or an interrupt: still reply, so REP is not left stuck
+            self._control.send(_dumps({"ok": False, "error": f"{cmd}: internal error ({type(e).__name__})"}))
+            raise
+        self._control.send(payload)
+
+    def _note_malformed(self, error: str) -> None:
+        self.malformed += 1
+        self.last_error = error
+        if self.malformed & (self.malformed - 1) == 0:  # log the 1st, 2nd, 4th, 8th...: no log flood
+            log.warning("%s (%d malformed so far)", error, self.malformed)
+
+    def close(self) -> None:
+        """Close every socket; safe to call twice."""
+        for sock in self._sockets:
+            sock.close(linger=0)
+        self._sockets.clear()
+
+    def __enter__(self) -> Bus:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def control_request(address: str, cmd: str, timeout_ms: int = 2000, **fields) -> dict:
+    """Send ``{"cmd": cmd, **fields}`` to a control REP socket and return its JSON reply.
+
+    Raises BusError if no reply arrives within ``timeout_ms`` or the reply is not a JSON object.
+    """
+    sock = zmq.Context.instance().socket(zmq.REQ)
+    sock.setsockopt(zmq.LINGER, 0)
+    try:
+        sock.connect(address)
+        sock.send(_dumps({"cmd": cmd, **fields}))
+        if not sock.poll(timeout_ms):
+            raise BusError(f"{address}: no reply to {cmd!r} within {timeout_ms} ms")
+        reply = sock.recv()
+    except zmq.ZMQError as e:
+        raise BusError(f"{address}: {_one_line(e.strerror)}") from None
+    finally:
+        sock.close(linger=0)
+    try:
+        return _loads_object(reply, f"{address}: reply to {cmd!r}")
+    except ValueError as e:
+        raise BusError(str(e)) from None
+
+
+def listen(address: str, on_message: Callable[[dict], None], stop: Callable[[], bool], poll_ms: int = 200) -> None:
+    """Subscribe to actions at ``address`` and call ``on_message(dict)`` for each until ``stop()`` is true.
+
+    Malformed messages are skipped with a logged warning.
+    """
+    sock = zmq.Context.instance().socket(zmq.SUB)
+    sock.setsockopt(zmq.LINGER, 0)
+    try:
+        sock.setsockopt(zmq.SUBSCRIBE, ACTION_TOPIC)
+        sock.connect(address)
+        while not stop():
+            if not sock.poll(poll_ms):
+                continue
+            for _ in range(MAX_DRAIN):
+                try:
+                    frames = sock.recv_multipart(zmq.NOBLOCK)
+                except zmq.Again:
+                    break
+                try:
+                    message = parse_action(frames)
+                except ValueError as e:
+                    log.warning("%s: %s", address, e)
+                    continue
+                on_message(message)
+    except zmq.ZMQError as e:
+        raise BusError(f"{address}: {_one_line(e.strerror)}") from None
+    finally:
+        sock.close(linger=0)

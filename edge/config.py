@@ -1,0 +1,158 @@
+"""Typed configuration: frozen dataclasses loaded from TOML (tomllib) and validated on load.
+
+Every error names the file and the key (``config.scene.width: ...``); unknown keys are refused.
+"""
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from controllers.decode import PanDecoderConfig
+from controllers.tracking import TrackingNetConfig
+from edge.bus import BusAddresses
+from sensors.scene import SceneConfig
+from snn.encode_events import PoolingConfig
+
+
+class ConfigError(Exception):
+    """A configuration problem, as one line naming the file and key."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Loop settings: seed, tick length (µs), ticks per block, status period (s), pacing."""
+
+    seed: int = 0
+    dt_us: int = 1000
+    block_ticks: int = 10
+    status_interval_s: float = 2.0
+    realtime: bool = True
+    speed: float = 1.0
+
+    def validate(self) -> None:
+        for key in ("dt_us", "block_ticks", "status_interval_s", "speed"):
+            if not getattr(self, key) > 0:
+                raise ValueError(f"run.{key}: must be > 0, got {getattr(self, key)}")
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """Where events come from: ``scene`` (built-in, closed loop) or ``file`` (a recording at ``path``)."""
+
+    kind: str = "scene"
+    path: str = ""
+
+    def validate(self) -> None:
+        if self.kind not in ("scene", "file"):
+            raise ValueError(f"source.kind: must be 'scene' or 'file', got {self.kind!r}")
+        if self.kind == "file" and not self.path:
+            raise ValueError("source.path: required when source.kind = 'file'")
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    """Tracking score: the target is on target inside the central square of half-size window_half_px."""
+
+    window_half_px: float = 10.0
+
+    def validate(self) -> None:
+        if not self.window_half_px > 0:
+            raise ValueError(f"task.window_half_px: must be > 0, got {self.window_half_px}")
+
+
+@dataclass(frozen=True)
+class LearningConfig:
+    """On-line learning switch and the initial weights: ``random`` (seeded) or ``reference`` (hand-wired)."""
+
+    enabled: bool = True
+    initial_weights: str = "random"
+
+    def validate(self) -> None:
+        if self.initial_weights not in ("random", "reference"):
+            raise ValueError(f"learning.initial_weights: must be 'random' or 'reference', got {self.initial_weights!r}")
+
+
+@dataclass(frozen=True)
+class CheckpointConfig:
+    """Learned-state checkpoints: file path, period in seconds of wall time (0 = only on stop)."""
+
+    path: str = "checkpoints/neuroedge.ckpt"
+    interval_s: float = 60.0
+
+    def validate(self) -> None:
+        if self.interval_s < 0:
+            raise ValueError(f"checkpoint.interval_s: must be >= 0, got {self.interval_s}")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole daemon / replay configuration. ``backend`` names the back end (``numba``)."""
+
+    backend: str = "numba"
+    run: RunConfig = field(default_factory=RunConfig)
+    source: SourceConfig = field(default_factory=SourceConfig)
+    scene: SceneConfig = field(default_factory=SceneConfig)
+    encoder: PoolingConfig = field(default_factory=PoolingConfig)
+    network: TrackingNetConfig = field(default_factory=TrackingNetConfig)
+    learning: LearningConfig = field(default_factory=LearningConfig)
+    decoder: PanDecoderConfig = field(default_factory=PanDecoderConfig)
+    task: TaskConfig = field(default_factory=TaskConfig)
+    bus: BusAddresses = field(default_factory=BusAddresses)
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+
+    def validate(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if hasattr(value, "validate"):
+                value.validate()
+
+
+def _build(cls: type, data: dict, where: str):
+    """Construct dataclass ``cls`` from a TOML table, checking keys and types; nested tables recurse."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: must be a table, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in data.items():
+        if key not in known:
+            raise ConfigError(f"{where}.{key}: unknown key (known: {', '.join(sorted(known))})")
+        kind = hints[key]
+        if dataclasses.is_dataclass(kind):
+            kwargs[key] = _build(kind, value, f"{where}.{key}")
+        elif kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            kwargs[key] = float(value)
+        elif kind in (int, str, bool) and type(value) is kind:
+            kwargs[key] = value
+        else:
+            raise ConfigError(f"{where}.{key}: expected {getattr(kind, '__name__', kind)}, got {value!r}")
+    return cls(**kwargs)
+
+
+def config_from_dict(data: dict, where: str = "config") -> Config:
+    """Build and validate a Config from parsed TOML; raise ConfigError naming the key."""
+    config = _build(Config, data, where)
+    try:
+        config.validate()
+    except ValueError as e:
+        raise ConfigError(f"{where}.{e}") from None
+    return config
+
+
+def load_config(path: str | Path | None) -> Config:
+    """The built-in default when ``path`` is None, else the TOML file's values over the defaults."""
+    if path is None:
+        return config_from_dict({})
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: cannot read ({e})") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML ({e})") from None
+    return config_from_dict(data, where=str(path))

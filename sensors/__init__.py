@@ -1,0 +1,1 @@
+"""Sources of raw sensor streams (event cameras, recordings, the built-in scene) as EventBatch."""

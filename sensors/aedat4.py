@@ -1,0 +1,56 @@
+"""AEDAT 4.0 recordings read through dv-processing, yielded as zero-copy EventBatch views.
+
+Geometry comes from the file's event stream resolution.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import dv_processing as dv
+
+from sensors.types import EventBatch, Geometry, as_events
+
+AEDAT4_MAGIC = b"#!AER-DAT4.0"
+
+
+class SourceError(Exception):
+    """An input that cannot be read, as one line naming the input and the problem."""
+
+
+class Aedat4Source:
+    """Stream an AEDAT4 file's event packets in file order; ``read()`` returns None at the end."""
+
+    format = "aedat4"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            with open(self.path, "rb") as f:
+                magic = f.read(len(AEDAT4_MAGIC))
+        except FileNotFoundError:
+            raise SourceError(f"{self.path}: no such file") from None
+        except OSError as e:
+            raise SourceError(f"{self.path}: cannot read ({e.strerror})") from None
+        if magic != AEDAT4_MAGIC:
+            raise SourceError(f"{self.path}: not an AEDAT 4.0 file (header {magic[:12]!r})")
+        try:
+            self._reader = dv.io.MonoCameraRecording(str(self.path))
+        except RuntimeError as e:
+            raise SourceError(f"{self.path}: corrupt AEDAT4 file ({e})") from None
+        if not self._reader.isEventStreamAvailable():
+            raise SourceError(f"{self.path}: AEDAT4 file has no event stream")
+        width, height = self._reader.getEventResolution()
+        self.geometry = Geometry(int(width), int(height))
+
+    def read(self) -> EventBatch | None:
+        """The next packet of events, or None at the end of the file."""
+        try:
+            store = self._reader.getNextEventBatch()
+        except RuntimeError as e:
+            raise SourceError(f"{self.path}: corrupt AEDAT4 packet ({e})") from None
+        if store is None:
+            return None
+        return EventBatch(as_events(store.numpy()), self.geometry)
+
+    def close(self) -> None:
+        self._reader = None

@@ -1,0 +1,76 @@
+"""Core sensor types shared by every package: the event layout and its geometry.
+
+NumPy only. EVENT_DTYPE is dv-processing's EventStore.numpy() layout, so a dv batch is a zero-copy view.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+EVENT_DTYPE = np.dtype(
+    {
+        "names": ["t", "x", "y", "p"],
+        "formats": ["<i8", "<i2", "<i2", "i1"],
+        "offsets": [0, 8, 10, 12],
+        "itemsize": 16,
+    }
+)
+"""Events: ``t`` int64 µs, ``x``/``y`` int16 pixels (origin top-left), ``p`` int8 polarity (1 = ON, 0 = OFF)."""
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Sensor size in pixels; always passed in, never inferred from the events."""
+
+    width: int
+    height: int
+
+    def __post_init__(self) -> None:
+        if self.width <= 0 or self.height <= 0 or self.width > 32767 or self.height > 32767:
+            raise ValueError(f"Geometry: width and height must be in 1..32767, got {self.width}x{self.height}")
+
+
+@dataclass(frozen=True)
+class EventBatch:
+    """A time-ordered block of events from one sensor.
+
+    Parameters
+    ----------
+    events : structured array of EVENT_DTYPE, sorted by ``t`` (µs).
+    geometry : the sensor's size, from the source (never from the data).
+    """
+
+    events: np.ndarray
+    geometry: Geometry
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+
+def as_events(array: np.ndarray) -> np.ndarray:
+    """View an array with dv-processing's field names (timestamp, x, y, polarity) as EVENT_DTYPE, zero-copy."""
+    if array.dtype.itemsize != EVENT_DTYPE.itemsize or len(array.dtype.names or ()) != 4:
+        raise ValueError(f"events: expected a 16-byte record of 4 fields, got dtype {array.dtype}")
+    return array.view(EVENT_DTYPE)
+
+
+def empty_events(n: int = 0) -> np.ndarray:
+    """A zero-filled event array of length ``n``."""
+    return np.zeros(n, dtype=EVENT_DTYPE)
+
+
+def check_events(events: np.ndarray, geometry: Geometry, name: str = "events") -> None:
+    """Raise ValueError naming the field when events are not EVENT_DTYPE, not time-ordered, or off-sensor."""
+    if events.dtype != EVENT_DTYPE:
+        raise ValueError(f"{name}: dtype must be EVENT_DTYPE, got {events.dtype}")
+    if len(events) == 0:
+        return
+    if np.any(np.diff(events["t"]) < 0):
+        raise ValueError(f"{name}: field t is not sorted in time")
+    for field, limit in (("x", geometry.width), ("y", geometry.height)):
+        values = events[field]
+        if values.min() < 0 or values.max() >= limit:
+            raise ValueError(f"{name}: field {field} outside 0..{limit - 1}")
+    if events["p"].min() < 0 or events["p"].max() > 1:
+        raise ValueError(f"{name}: field p must be 0 or 1")
