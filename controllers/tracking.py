@@ -45,6 +45,8 @@ class TrackingNetConfig:
             raise ValueError(f"network.w_init_max_mv: must be >= 0, got {self.w_init_max_mv}")
         if self.inhibition_mv > 0:
             raise ValueError(f"network.inhibition_mv: must be <= 0 (inhibitory), got {self.inhibition_mv}")
+        self.motor.validate("network.motor")
+        self.rule.validate("network.rule")
 
 
 def cell_positions(grid_w: int, grid_h: int) -> tuple[np.ndarray, np.ndarray]:
