@@ -64,6 +64,15 @@ def _loads_object(data: bytes, what: str) -> dict:
     return obj
 
 
+def _drain(sock: zmq.Socket):
+    """Yield pending multipart messages without blocking, at most MAX_DRAIN per call."""
+    for _ in range(MAX_DRAIN):
+        try:
+            yield sock.recv_multipart(zmq.NOBLOCK)
+        except zmq.Again:
+            return
+
+
 def parse_reward(frames: list[bytes]) -> float:
     """Decode ``[b"reward", b'{"value": <finite number>}']``; raise ValueError with a one-line message."""
     if len(frames) != 2:
@@ -160,11 +169,7 @@ class Bus:
         values: list[float] = []
         if timeout_ms > 0 and not self._reward.poll(timeout_ms):
             return values
-        for _ in range(MAX_DRAIN):
-            try:
-                frames = self._reward.recv_multipart(zmq.NOBLOCK)
-            except zmq.Again:
-                break
+        for frames in _drain(self._reward):
             try:
                 values.append(parse_reward(frames))
             except ValueError as e:
@@ -175,11 +180,7 @@ class Bus:
         """Answer each pending control request with ``handler(cmd, request)``, exactly one reply each."""
         if timeout_ms > 0 and not self._control.poll(timeout_ms):
             return
-        for _ in range(MAX_DRAIN):
-            try:
-                frames = self._control.recv_multipart(zmq.NOBLOCK)
-            except zmq.Again:
-                return
+        for frames in _drain(self._control):
             self._serve(frames, handler)
 
     def _serve(self, frames: list[bytes], handler: Callable[[str, dict], dict]) -> None:
@@ -223,10 +224,7 @@ class Bus:
 
 
 def control_request(address: str, cmd: str, timeout_ms: int = 2000, **fields) -> dict:
-    """Send ``{"cmd": cmd, **fields}`` to a control REP socket and return its JSON reply.
-
-    Raises BusError if no reply arrives within ``timeout_ms`` or the reply is not a JSON object.
-    """
+    """Send ``{"cmd": cmd, **fields}`` to a control REP socket and return its JSON reply, or raise BusError."""
     sock = zmq.Context.instance().socket(zmq.REQ)
     sock.setsockopt(zmq.LINGER, 0)
     try:
@@ -246,10 +244,7 @@ def control_request(address: str, cmd: str, timeout_ms: int = 2000, **fields) ->
 
 
 def listen(address: str, on_message: Callable[[dict], None], stop: Callable[[], bool], poll_ms: int = 200) -> None:
-    """Subscribe to actions at ``address`` and call ``on_message(dict)`` for each until ``stop()`` is true.
-
-    Malformed messages are skipped with a logged warning.
-    """
+    """Call ``on_message(dict)`` for each action published at ``address`` until ``stop()``; skip malformed."""
     sock = zmq.Context.instance().socket(zmq.SUB)
     sock.setsockopt(zmq.LINGER, 0)
     try:
@@ -258,11 +253,7 @@ def listen(address: str, on_message: Callable[[dict], None], stop: Callable[[], 
         while not stop():
             if not sock.poll(poll_ms):
                 continue
-            for _ in range(MAX_DRAIN):
-                try:
-                    frames = sock.recv_multipart(zmq.NOBLOCK)
-                except zmq.Again:
-                    break
+            for frames in _drain(sock):
                 try:
                     message = parse_action(frames)
                 except ValueError as e:

@@ -12,7 +12,7 @@ from pathlib import Path
 from edge.bus import BusError
 from edge.checkpoint import CheckpointError
 from edge.config import ConfigError, load_config
-from sensors.aedat4 import SourceError
+from sensors.types import SourceError
 
 EXPECTED_ERRORS = (ConfigError, SourceError, CheckpointError, BusError, ValueError, OSError)
 

@@ -38,6 +38,7 @@ class Daemon:
         self.rewards_received = 0
         self.checkpoints_written = 0
         self._started = time.monotonic()
+        self._rate_mark = (self._started, 0)
 
     def _resume(self) -> None:
         prev = self.checkpoint_path.with_name(self.checkpoint_path.name + ".prev")
@@ -67,14 +68,18 @@ class Daemon:
         return path
 
     def status(self) -> dict:
+        """Counters of the running daemon; ticks_per_s is measured since the previous status line."""
         c = self.pipeline.counters
-        elapsed = max(time.monotonic() - self._started, 1e-9)
+        now = time.monotonic()
+        mark_time, mark_ticks = self._rate_mark
         return {
             "ok": True, "state": "paused" if self.paused else "running", "ticks": c.ticks,
-            "ticks_per_s": round(c.ticks / elapsed, 1), "overruns": self.clock.overruns,
+            "sensor_time_s": c.ticks * self.config.run.dt_us * 1e-6, "uptime_s": round(now - self._started, 3),
+            "ticks_per_s": round((c.ticks - mark_ticks) / max(now - mark_time, 1e-9), 1), "overruns": self.clock.overruns,
             "mean_reward": round(c.reward_mean, 4), "on_target": round(c.on_target_mean, 4),
             "actions": c.actions, "events": c.events, "rewards_received": self.rewards_received,
             "malformed_messages": self.bus.malformed, "checkpoints": self.checkpoints_written,
+            "resumed_from": None if self.resumed_from is None else str(self.resumed_from),
         }
 
     def handle_control(self, cmd: str, request: dict) -> dict:
@@ -82,7 +87,10 @@ class Daemon:
         if cmd == "status":
             return self.status()
         if cmd == "checkpoint":
-            return {"ok": True, "path": str(self.save())}
+            try:
+                return {"ok": True, "path": str(self.save())}
+            except (CheckpointError, OSError) as e:
+                raise ValueError(f"checkpoint failed: {e}") from None
         if cmd == "pause":
             self.paused = True
             return {"ok": True, "state": "paused"}
@@ -138,6 +146,7 @@ class Daemon:
 
     def _print_status(self) -> None:
         s = self.status()
+        self._rate_mark = (time.monotonic(), s["ticks"])
         print(
             f"status ticks={s['ticks']} ticks/s={s['ticks_per_s']:.0f} overruns={s['overruns']} "
             f"reward={s['mean_reward']:.3f} on_target={s['on_target']:.3f} actions={s['actions']} "

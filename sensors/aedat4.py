@@ -8,13 +8,9 @@ from pathlib import Path
 
 import dv_processing as dv
 
-from sensors.types import EventBatch, Geometry, as_events
+from sensors.types import EventBatch, Geometry, SourceError, as_events
 
 AEDAT4_MAGIC = b"#!AER-DAT4.0"
-
-
-class SourceError(Exception):
-    """An input that cannot be read, as one line naming the input and the problem."""
 
 
 class Aedat4Source:

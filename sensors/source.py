@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from sensors.aedat4 import AEDAT4_MAGIC, Aedat4Source, SourceError
-from sensors.types import EventBatch, Geometry
+from sensors.aedat4 import AEDAT4_MAGIC, Aedat4Source
+from sensors.types import EventBatch, Geometry, SourceError
 
 __all__ = ["EventSource", "SourceError", "open_source"]
 

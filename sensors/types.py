@@ -19,6 +19,10 @@ EVENT_DTYPE = np.dtype(
 """Events: ``t`` int64 µs, ``x``/``y`` int16 pixels (origin top-left), ``p`` int8 polarity (1 = ON, 0 = OFF)."""
 
 
+class SourceError(Exception):
+    """An input that cannot be read, as one line naming the input and the problem."""
+
+
 @dataclass(frozen=True)
 class Geometry:
     """Sensor size in pixels; always passed in, never inferred from the events."""
