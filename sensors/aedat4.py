@@ -8,7 +8,7 @@ from pathlib import Path
 
 import dv_processing as dv
 
-from sensors.types import EventBatch, Geometry, SourceError, as_events
+from sensors.types import EVENT_DTYPE, EventBatch, Geometry, SourceError, as_events
 
 AEDAT4_MAGIC = b"#!AER-DAT4.0"
 
@@ -37,6 +37,7 @@ class Aedat4Source:
             raise SourceError(f"{self.path}: AEDAT4 file has no event stream")
         width, height = self._reader.getEventResolution()
         self.geometry = Geometry(int(width), int(height))
+        self._dv_dtype = None
 
     def read(self) -> EventBatch | None:
         """The next packet of events, or None at the end of the file."""
@@ -46,7 +47,11 @@ class Aedat4Source:
             raise SourceError(f"{self.path}: corrupt AEDAT4 packet ({e})") from None
         if store is None:
             return None
-        return EventBatch(as_events(store.numpy()), self.geometry)
+        events = store.numpy()
+        if self._dv_dtype is None:
+            as_events(events)
+            self._dv_dtype = events.dtype
+        return EventBatch(events.view(EVENT_DTYPE), self.geometry)
 
     def close(self) -> None:
         self._reader = None

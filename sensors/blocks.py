@@ -50,7 +50,7 @@ class TimeBlocks:
         if not self._packets and (self._exhausted or self.t0_us is None):
             return None
         pending = self._packets[0] if len(self._packets) == 1 else (
-            np.concatenate(self._packets) if self._packets else np.zeros(0, dtype=EVENT_DTYPE))
+            np.concatenate(self._packets, dtype=EVENT_DTYPE) if self._packets else np.zeros(0, dtype=EVENT_DTYPE))
         t_end = self.t0_us + self.block_us
         cut = int(np.searchsorted(pending["t"], t_end, side="left"))
         self._packets = [pending[cut:]] if cut < len(pending) else []

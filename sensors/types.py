@@ -35,9 +35,9 @@ class Geometry:
             raise ValueError(f"Geometry: width and height must be in 1..32767, got {self.width}x{self.height}")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class EventBatch:
-    """A time-ordered block of events from one sensor.
+    """A time-ordered block of events from one sensor (treat as immutable; not frozen to keep it cheap per batch).
 
     Parameters
     ----------
@@ -52,10 +52,20 @@ class EventBatch:
         return len(self.events)
 
 
+_DV_LAYOUT = ((0, "i", 8), (8, "iu", 2), (10, "iu", 2), (12, "iub", 1))
+
+
 def as_events(array: np.ndarray) -> np.ndarray:
-    """View an array with dv-processing's field names (timestamp, x, y, polarity) as EVENT_DTYPE, zero-copy."""
-    if array.dtype.itemsize != EVENT_DTYPE.itemsize or len(array.dtype.names or ()) != 4:
-        raise ValueError(f"events: expected a 16-byte record of 4 fields, got dtype {array.dtype}")
+    """View an array of dv-processing's layout (timestamp, x, y, polarity at offsets 0/8/10/12) as EVENT_DTYPE, zero-copy."""
+    dtype = array.dtype
+    if dtype == EVENT_DTYPE:
+        return array
+    fields = [dtype.fields[name] for name in dtype.names or ()]
+    layout_ok = dtype.itemsize == EVENT_DTYPE.itemsize and len(fields) == 4 and all(
+        offset == want_offset and ftype.kind in kinds and ftype.itemsize == size
+        for (ftype, offset, *_), (want_offset, kinds, size) in zip(fields, _DV_LAYOUT))
+    if not layout_ok:
+        raise ValueError(f"events: expected dv-processing's 16-byte layout (t i8 @0, x @8, y @10, p @12), got dtype {dtype}")
     return array.view(EVENT_DTYPE)
 
 

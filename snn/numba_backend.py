@@ -113,6 +113,7 @@ class NumbaBackend:
         """Advance len(inputs) ticks. ``reward`` (dimensionless) sets dopamine = reward - running baseline."""
         if self.spec is None:
             raise RuntimeError("numba backend: load() a network before step()")
+        self._check_inputs(inputs)
         a = self.arrays
         n_ticks = inputs.n_ticks
         dopamine = 0.0
@@ -137,6 +138,12 @@ class NumbaBackend:
             dopamine, self.learning, self.readout_lo, self.readout_hi, self._spiked, out_ptr, out_ids,
         )
         return SpikeFrames(out_ptr, out_ids[:n_out])
+
+    def _check_inputs(self, inputs: SpikeFrames) -> None:
+        """Refuse ids outside the input population and repeated ids in a tick (they would overrun buffers)."""
+        inputs.validate(self.n_input, name="numba backend: input spikes")
+        if inputs.n_ticks and int(np.diff(inputs.tick_ptr).max()) > self.n_input:
+            raise ValueError(f"numba backend: input spikes: more spikes in one tick than the {self.n_input} input neurons")
 
     def set_learning(self, enabled: bool) -> None:
         """Switch on-line weight updates on or off (traces keep running either way)."""
