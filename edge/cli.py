@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -43,7 +44,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     speed = 1.0 if args.realtime else args.speed
     seed = config.run.seed if args.seed is None else args.seed
-    summary = replay(args.path, config, seed, speed, Path(args.out) if args.out else None)
+    summary = replay(args.path, config, seed, speed, Path(args.out) if args.out else None, geometry=_geometry(args))
     if args.json:
         print(json.dumps(summary))
     else:
@@ -52,19 +53,34 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_info(args: argparse.Namespace) -> int:
-    from sensors.source import open_source
+def _geometry(args: argparse.Namespace):
+    from sensors.source import parse_geometry
 
-    source = open_source(args.path)
-    n, t_first, t_last = 0, None, None
-    while (batch := source.read()) is not None:
-        if len(batch.events):
-            n += len(batch.events)
-            t_first = int(batch.events["t"][0]) if t_first is None else t_first
-            t_last = int(batch.events["t"][-1])
-    info = {"path": args.path, "format": source.format, "width": source.geometry.width,
-            "height": source.geometry.height, "events": n, "t_first_us": t_first, "t_last_us": t_last}
-    print(json.dumps(info) if args.json else "\n".join(f"{k}: {v}" for k, v in info.items()))
+    return parse_geometry(args.geometry) if getattr(args, "geometry", None) else None
+
+
+def _emit(result: dict, as_json: bool) -> None:
+    print(json.dumps(result) if as_json else "\n".join(f"{k}: {v}" for k, v in result.items()))
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from edge.tools import describe
+
+    _emit(describe(args.path, _geometry(args)), args.json)
+    return 0
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from edge.tools import convert
+
+    _emit(convert(args.input, args.output, _geometry(args)), args.json)
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from edge.tools import render
+
+    _emit(render(args.path, args.output, args.at, args.window, args.fps, args.scale, _geometry(args)), args.json)
     return 0
 
 
@@ -92,18 +108,23 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from edge.bench.tracking import plot_tracking, tracking_benchmark
+    if args.name == "tracking":
+        from edge.bench.tracking import plot_tracking, tracking_benchmark
 
-    config = load_config(args.config)
-    result = tracking_benchmark(config, args.seeds, args.sim_seconds, args.final_seconds, args.jobs)
-    if args.plot:
-        plot_tracking(result, config, args.plot)
-        print(f"bench tracking: plot written to {args.plot}", file=sys.stderr)
-    summary = result["summary"]
-    if args.json:
-        print(json.dumps(summary))
+        config = load_config(args.config)
+        result = tracking_benchmark(config, args.seeds, args.sim_seconds, args.final_seconds, args.jobs)
+        if args.plot:
+            plot_tracking(result, config, args.plot)
+            print(f"bench tracking: plot written to {args.plot}", file=sys.stderr)
+        summary = result["summary"]
     else:
-        print(json.dumps(summary, indent=2))
+        from edge.bench.decode import decode_benchmark
+
+        data = Path(args.data or os.environ.get("NEUROEDGE_DATA", "../shared/data"))
+        if not (data / "events").is_dir():
+            raise SourceError(f"{data}: no events/ folder of shared recordings (set NEUROEDGE_DATA or --data)")
+        summary = decode_benchmark(data, args.min_events)
+    print(json.dumps(summary) if args.json else json.dumps(summary, indent=2))
     return 0
 
 
@@ -119,7 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("replay", help="replay a recording through the pipeline, open loop, deterministic for a seed")
-    p.add_argument("path", help="recording (AEDAT 4.0)")
+    p.add_argument("path", help="recording in any supported format, or a live source (tcp://HOST:PORT, camera, webcam:N)")
+    p.add_argument("--geometry", help="sensor size WIDTHxHEIGHT when the recording does not say")
     p.add_argument("--config", help="TOML config file (default: built-in)")
     pace = p.add_mutually_exclusive_group()
     pace.add_argument("--speed", type=_positive, help="pace at X times real time (default: as fast as possible)")
@@ -130,9 +152,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("info", help="describe a recording: format, geometry, event count, time span")
-    p.add_argument("path")
+    p.add_argument("path", help="recording; the format is detected from its header")
+    p.add_argument("--geometry", help="sensor size WIDTHxHEIGHT when the file does not say (RAW, DAT, NPY)")
     p.add_argument("--json", action="store_true", help="print one JSON line")
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("convert", help="convert a recording to .aedat4 (dv-processing) or .npy (EVENT_DTYPE)")
+    p.add_argument("input", help="recording in any supported format")
+    p.add_argument("output", help="output file: .aedat4 or .npy")
+    p.add_argument("--geometry", help="sensor size WIDTHxHEIGHT when the input does not say")
+    p.add_argument("--json", action="store_true", help="print one JSON line")
+    p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser("render", help="draw events: a .png of one time window or an .mp4 of the whole recording")
+    p.add_argument("path", help="recording in any supported format")
+    p.add_argument("output", help="output file: .png or .mp4")
+    p.add_argument("--at", type=int, help="PNG: window start in µs (default: the first event)")
+    p.add_argument("--window", type=int, default=10_000, help="PNG: window length in µs (default: %(default)s)")
+    p.add_argument("--fps", type=_positive, default=100.0, help="MP4: frames per second of sensor time (default: %(default)s)")
+    p.add_argument("--scale", type=int, default=1, help="integer upscaling of the picture (default: %(default)s)")
+    p.add_argument("--geometry", help="sensor size WIDTHxHEIGHT when the input does not say")
+    p.add_argument("--json", action="store_true", help="print one JSON line")
+    p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("listen", help="print the actions published on the bus as they arrive")
     p.add_argument("--address", default="tcp://127.0.0.1:5556", help="actions address (default: %(default)s)")
@@ -141,14 +182,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_listen)
 
     p = sub.add_parser("bench", help="run a benchmark; the last stdout line is one JSON object")
-    p.add_argument("name", choices=["tracking"], help="tracking: on-line learning of the built-in tracking task")
+    p.add_argument("name", choices=["tracking", "decode"],
+                   help="tracking: on-line learning of the built-in tracking task; decode: event decoding and filter speed")
     p.add_argument("--config", help="TOML config file (default: built-in)")
     p.add_argument("--seeds", type=int, default=5, help="number of seeds (default: %(default)s)")
     p.add_argument("--sim-seconds", type=_positive, default=120.0, help="simulated seconds per run (default: %(default)s)")
     p.add_argument("--final-seconds", type=_positive, default=20.0,
                    help="final part of each run that is scored (default: %(default)s)")
     p.add_argument("--jobs", type=int, default=2, help="worker processes (default: %(default)s)")
-    p.add_argument("--plot", help="write a PNG of on-target fraction over time and the learned weights")
+    p.add_argument("--plot", help="tracking: write a PNG of on-target fraction over time and the learned weights")
+    p.add_argument("--data", help="decode: shared data folder (default: $NEUROEDGE_DATA or ../shared/data)")
+    p.add_argument("--min-events", type=int, default=50_000_000, help="decode: events per measurement (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="print the result as one JSON line")
     p.set_defaults(func=cmd_bench)
     return parser

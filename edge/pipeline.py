@@ -17,7 +17,7 @@ from edge.config import Config
 from sensors.blocks import TimeBlocks
 from sensors.scene import SimulatedScene
 from sensors.source import open_source
-from sensors.types import EventBatch
+from sensors.types import EventBatch, Geometry
 from snn.encode_events import EventPooler
 
 
@@ -57,8 +57,8 @@ class RecordingSource:
 
     closed_loop = False
 
-    def __init__(self, path: str, dt_us: int, block_ticks: int) -> None:
-        self.source = open_source(path)
+    def __init__(self, path: str, dt_us: int, block_ticks: int, geometry: Geometry | None = None) -> None:
+        self.source = open_source(path, geometry)
         self.format = self.source.format
         self.geometry = self.source.geometry
         self.blocks = TimeBlocks(self.source, dt_us, block_ticks)
@@ -124,7 +124,8 @@ class Pipeline:
 
 
 def build_pipeline(config: Config, seed: int | None = None, recording: str | None = None,
-                   learning: bool | None = None, initial_weights: np.ndarray | None = None) -> Pipeline:
+                   learning: bool | None = None, initial_weights: np.ndarray | None = None,
+                   geometry: Geometry | None = None) -> Pipeline:
     """Wire a pipeline from config: the built-in scene (closed loop) unless a recording path is given."""
     seed = config.run.seed if seed is None else seed
     dt_us, block_ticks = config.run.dt_us, config.run.block_ticks
@@ -133,7 +134,7 @@ def build_pipeline(config: Config, seed: int | None = None, recording: str | Non
         scene = SimulatedScene(config.scene, seed, dt_us)
         source = ClosedLoopSource(TrackingTask(scene, config.task.window_half_px), dt_us, block_ticks)
     else:
-        source = RecordingSource(path, dt_us, block_ticks)
+        source = RecordingSource(path, dt_us, block_ticks, geometry)
     encoder = EventPooler(config.encoder, source.geometry, dt_us)
     grid_w, grid_h = config.encoder.grid_w, config.encoder.grid_h
     if initial_weights is None and config.learning.initial_weights == "reference":

@@ -13,6 +13,7 @@ from pathlib import Path
 from edge.clock import ReplayClock
 from edge.config import Config
 from edge.pipeline import build_pipeline
+from sensors.types import Geometry
 
 
 def action_line(action) -> bytes:
@@ -21,9 +22,9 @@ def action_line(action) -> bytes:
 
 
 def replay(path: str, config: Config, seed: int, speed: float | None, out_dir: Path | None = None,
-           progress_s: float = 5.0) -> dict:
+           progress_s: float = 5.0, geometry: Geometry | None = None) -> dict:
     """Run the recording at ``path`` through the pipeline; return the summary dict of ``replay --json``."""
-    pipeline = build_pipeline(config, seed=seed, recording=path)
+    pipeline = build_pipeline(config, seed=seed, recording=path, geometry=geometry)
     clock = ReplayClock(speed)
     digest = hashlib.sha256()
     actions_file = None

@@ -1,0 +1,96 @@
+"""File tools behind the CLI: describe, convert and render recordings, streaming batch by batch.
+
+Memory stays bounded by one batch (plus one frame when rendering), whatever the file size.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from sensors.render import FrameRenderer, accumulate, open_video, to_image, write_png
+from sensors.source import open_source
+from sensors.types import Geometry, SourceError
+from sensors.writers import open_writer
+
+
+def describe(path: str, geometry: Geometry | None = None) -> dict:
+    """``info``: format, geometry, event count, first and last timestamp (µs)."""
+    source = open_source(path, geometry)
+    n, t_first, t_last = 0, None, None
+    try:
+        while (batch := source.read()) is not None:
+            if len(batch.events):
+                n += len(batch.events)
+                t_first = int(batch.events["t"][0]) if t_first is None else t_first
+                t_last = int(batch.events["t"][-1])
+    finally:
+        source.close()
+    return {"path": path, "format": source.format, "width": source.geometry.width,
+            "height": source.geometry.height, "events": n, "t_first_us": t_first, "t_last_us": t_last}
+
+
+def convert(src: str, dst: str, geometry: Geometry | None = None) -> dict:
+    """``convert``: copy every event of ``src`` to ``dst`` (.aedat4 or .npy); returns a summary."""
+    source = open_source(src, geometry)
+    out = Path(dst)
+    if out.resolve() == Path(src).resolve():
+        raise SourceError(f"{dst}: output would overwrite the input")
+    writer = open_writer(out, source.geometry)
+    n = 0
+    try:
+        while (batch := source.read()) is not None:
+            writer.write(batch)
+            n += len(batch.events)
+    finally:
+        writer.close()
+        source.close()
+    return {"input": src, "output": dst, "format": source.format, "events": n,
+            "width": source.geometry.width, "height": source.geometry.height}
+
+
+def render(src: str, dst: str, at_us: int | None, window_us: int, fps: float, scale: int,
+           geometry: Geometry | None = None) -> dict:
+    """``render``: a PNG of one window [at, at + window) or an MP4 of the whole recording (by dst's extension)."""
+    out = Path(dst)
+    if out.suffix not in (".png", ".mp4"):
+        raise SourceError(f"{dst}: render writes .png (one window) or .mp4 (whole recording)")
+    source = open_source(src, geometry)
+    g = source.geometry
+    frames = 0
+    try:
+        if out.suffix == ".png":
+            counts = np.zeros((2, g.height, g.width), dtype=np.int32)
+            start = at_us
+            while (batch := source.read()) is not None:
+                if len(batch.events) == 0:
+                    continue
+                start = int(batch.events["t"][0]) if start is None else start
+                accumulate(batch.events, start, start + window_us, counts)
+                if batch.events["t"][-1] >= start + window_us:
+                    break
+            write_png(out, to_image(counts, scale))
+            frames = 1
+        else:
+            video = open_video(out, g, fps, scale)
+            renderer = None
+            try:
+                while (batch := source.read()) is not None:
+                    if len(batch.events) == 0:
+                        continue
+                    if renderer is None:
+                        renderer = FrameRenderer(g, int(round(1e6 / fps)), int(batch.events["t"][0]))
+                    for counts in renderer.feed(batch.events):
+                        video.write(to_image(counts, scale))
+                        frames += 1
+                        if frames % 500 == 0:
+                            print(f"render: {frames} frames", file=sys.stderr)
+                if renderer is not None:
+                    video.write(to_image(renderer.counts, scale))
+                    frames += 1
+            finally:
+                video.release()
+    finally:
+        source.close()
+    return {"input": src, "output": dst, "frames": frames, "width": g.width * scale, "height": g.height * scale}
