@@ -13,7 +13,9 @@ from pathlib import Path
 from controllers.decode import PanDecoderConfig
 from controllers.tracking import TrackingNetConfig
 from edge.bus import BusAddresses
+from edge.filters_config import FiltersConfig
 from sensors.scene import SceneConfig
+from sensors.source import parse_geometry
 from snn.encode_events import PoolingConfig
 
 
@@ -40,16 +42,21 @@ class RunConfig:
 
 @dataclass(frozen=True)
 class SourceConfig:
-    """Where events come from: ``scene`` (built-in, closed loop) or ``file`` (a recording at ``path``)."""
+    """Where events come from: ``scene`` (built-in, closed loop), ``file`` (a recording at ``path``, any
+    supported format) or ``live`` (``path`` is tcp://HOST:PORT, camera, camera://NAME or webcam:INDEX).
+    ``geometry`` ("WIDTHxHEIGHT") is for recordings whose header does not give it."""
 
     kind: str = "scene"
     path: str = ""
+    geometry: str = ""
 
     def validate(self) -> None:
-        if self.kind not in ("scene", "file"):
-            raise ValueError(f"source.kind: must be 'scene' or 'file', got {self.kind!r}")
-        if self.kind == "file" and not self.path:
-            raise ValueError("source.path: required when source.kind = 'file'")
+        if self.kind not in ("scene", "file", "live"):
+            raise ValueError(f"source.kind: must be 'scene', 'file' or 'live', got {self.kind!r}")
+        if self.kind != "scene" and not self.path:
+            raise ValueError(f"source.path: required when source.kind = {self.kind!r}")
+        if self.geometry:
+            parse_geometry(self.geometry)
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,7 @@ class Config:
     run: RunConfig = field(default_factory=RunConfig)
     source: SourceConfig = field(default_factory=SourceConfig)
     scene: SceneConfig = field(default_factory=SceneConfig)
+    filters: FiltersConfig = field(default_factory=FiltersConfig)
     encoder: PoolingConfig = field(default_factory=PoolingConfig)
     network: TrackingNetConfig = field(default_factory=TrackingNetConfig)
     learning: LearningConfig = field(default_factory=LearningConfig)

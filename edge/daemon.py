@@ -14,7 +14,7 @@ from edge.bus import Bus
 from edge.checkpoint import CheckpointError, load_latest_valid, save_checkpoint
 from edge.clock import ReplayClock, RealtimeClock
 from edge.config import Config
-from edge.pipeline import Pipeline, build_pipeline
+from edge.pipeline import LiveSource, Pipeline, build_pipeline
 
 CHECKPOINT_KIND = "tracking"
 
@@ -30,8 +30,9 @@ class Daemon:
         self.resumed_from: Path | None = None
         if resume:
             self._resume()
-        self.clock = RealtimeClock(config.run.block_ticks * config.run.dt_us * 1e-6) if config.run.realtime \
-            else ReplayClock(None)
+        paced_by_source = isinstance(self.pipeline.source, LiveSource)
+        self.clock = RealtimeClock(config.run.block_ticks * config.run.dt_us * 1e-6) \
+            if config.run.realtime and not paced_by_source else ReplayClock(None)
         self.bus = Bus(config.bus)
         self.paused = False
         self.stopping = False
@@ -80,6 +81,8 @@ class Daemon:
             "actions": c.actions, "events": c.events, "rewards_received": self.rewards_received,
             "malformed_messages": self.bus.malformed, "checkpoints": self.checkpoints_written,
             "resumed_from": None if self.resumed_from is None else str(self.resumed_from),
+            "source": self.pipeline.source.status() if hasattr(self.pipeline.source, "status") else
+            {"format": self.pipeline.source.format},
         }
 
     def handle_control(self, cmd: str, request: dict) -> dict:
@@ -150,6 +153,8 @@ class Daemon:
         print(
             f"status ticks={s['ticks']} ticks/s={s['ticks_per_s']:.0f} overruns={s['overruns']} "
             f"reward={s['mean_reward']:.3f} on_target={s['on_target']:.3f} actions={s['actions']} "
-            f"rewards_in={s['rewards_received']} malformed={s['malformed_messages']} state={s['state']}",
+            f"rewards_in={s['rewards_received']} malformed={s['malformed_messages']} state={s['state']}"
+            + (f" source={'connected' if s['source']['connected'] else 'DISCONNECTED'} reconnects={s['source']['reconnects']}"
+               if "connected" in s["source"] else ""),
             file=self.log, flush=True,
         )

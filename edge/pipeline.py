@@ -5,6 +5,7 @@ Daemon, replay and benchmark differ only in the source, the clock and where acti
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -16,8 +17,9 @@ from edge.backends import open_backend
 from edge.config import Config
 from sensors.blocks import TimeBlocks
 from sensors.scene import SimulatedScene
-from sensors.source import open_source
-from sensors.types import EventBatch, Geometry
+from edge.filters_config import build_filters
+from sensors.source import open_source, parse_geometry
+from sensors.types import EVENT_DTYPE, EventBatch, Geometry
 from snn.encode_events import EventPooler
 
 
@@ -74,6 +76,61 @@ class RecordingSource:
         return Observation(block[0], block[1], None, None)
 
 
+class LiveSource:
+    """A live stream (camera, DV network, webcam), paced by its own arrival: a window closes when an event
+    past its end arrives, or ``latency_s`` after its end in wall time (so a silent or disconnected sensor
+    still yields empty blocks and the loop stays responsive). Late events, older than the open window,
+    are dropped and counted."""
+
+    closed_loop = False
+
+    def __init__(self, url: str, dt_us: int, block_ticks: int, geometry: Geometry | None = None,
+                 latency_s: float = 0.05) -> None:
+        self.source = open_source(url, geometry)
+        self.format = self.source.format
+        self.geometry = self.source.geometry
+        self.block_us = dt_us * block_ticks
+        self.dt_us = dt_us
+        self.latency_s = latency_s
+        self.events_read = 0
+        self.late_events = 0
+        self._t0_us = 0
+        self._synced = False
+        self._deadline = time.monotonic() + self.block_us * 1e-6 + latency_s
+        self._pending: list[np.ndarray] = []
+        self._newest: int | None = None
+
+    def status(self) -> dict:
+        extra = self.source.status() if hasattr(self.source, "status") else {}
+        return {**extra, "late_events": self.late_events}
+
+    def next_block(self, command: np.ndarray) -> Observation:
+        t_end = self._t0_us + self.block_us
+        newest = self._newest
+        while newest is None or newest < t_end:
+            batch = self.source.read()
+            if batch is not None and len(batch.events):
+                events = batch.events.copy()
+                self.events_read += len(events)
+                if not self._synced:
+                    self._t0_us = int(events["t"][0]) // self.dt_us * self.dt_us
+                    t_end = self._t0_us + self.block_us
+                    self._synced = True
+                fresh = events["t"] >= self._t0_us
+                self.late_events += int(len(events) - fresh.sum())
+                self._pending.append(events[fresh])
+                newest = int(events["t"][-1])
+            if time.monotonic() >= self._deadline:
+                break
+        self._newest = newest
+        pending = np.concatenate(self._pending, dtype=EVENT_DTYPE) if self._pending else np.zeros(0, EVENT_DTYPE)
+        cut = int(np.searchsorted(pending["t"], t_end, side="left"))
+        self._pending = [pending[cut:]] if cut < len(pending) else []
+        t0, self._t0_us = self._t0_us, t_end
+        self._deadline = max(self._deadline + self.block_us * 1e-6, time.monotonic())
+        return Observation(t0, EventBatch(pending[:cut], self.geometry), None, None)
+
+
 @dataclass
 class Counters:
     """Running figures for status lines (bounded: scalars only)."""
@@ -90,8 +147,10 @@ class Counters:
 class Pipeline:
     """Advance the loop one block at a time; ``step`` returns the block's Action, or None at end of input."""
 
-    def __init__(self, source, encoder: EventPooler, backend, decoder: PanDecoder, dt_us: int, block_ticks: int) -> None:
+    def __init__(self, source, filters, encoder: EventPooler, backend, decoder: PanDecoder, dt_us: int,
+                 block_ticks: int) -> None:
         self.source = source
+        self.filters = filters
         self.encoder = encoder
         self.backend = backend
         self.decoder = decoder
@@ -106,7 +165,8 @@ class Pipeline:
         obs = self.source.next_block(self.command)
         if obs is None:
             return None
-        frames = self.encoder.encode(obs.batch, obs.t0_us, self.block_ticks)
+        batch = self.filters.apply(obs.batch)
+        frames = self.encoder.encode(batch, obs.t0_us, self.block_ticks)
         reward = (obs.reward or 0.0) + external_reward
         spikes = self.backend.step(frames, reward)
         self.command = self.decoder.decode(spikes)
@@ -123,19 +183,33 @@ class Pipeline:
         return action
 
 
+LIVE_PREFIXES = ("tcp://", "camera", "webcam:")
+
+
+def open_block_source(config: Config, seed: int, target: str | None, geometry: Geometry | None):
+    """The block source: the built-in scene (closed loop), a recording, or a live stream (by its URL)."""
+    dt_us, block_ticks = config.run.dt_us, config.run.block_ticks
+    if target is None and config.source.kind != "scene":
+        target = config.source.path
+    if geometry is None and config.source.geometry:
+        geometry = parse_geometry(config.source.geometry)
+    if target is None:
+        scene = SimulatedScene(config.scene, seed, dt_us)
+        return ClosedLoopSource(TrackingTask(scene, config.task.window_half_px), dt_us, block_ticks)
+    if target.startswith(LIVE_PREFIXES):
+        return LiveSource(target, dt_us, block_ticks, geometry)
+    return RecordingSource(target, dt_us, block_ticks, geometry)
+
+
 def build_pipeline(config: Config, seed: int | None = None, recording: str | None = None,
                    learning: bool | None = None, initial_weights: np.ndarray | None = None,
                    geometry: Geometry | None = None) -> Pipeline:
-    """Wire a pipeline from config: the built-in scene (closed loop) unless a recording path is given."""
+    """Wire a pipeline from config: the built-in scene (closed loop) unless a recording or URL is given."""
     seed = config.run.seed if seed is None else seed
     dt_us, block_ticks = config.run.dt_us, config.run.block_ticks
-    path = recording if recording is not None else (config.source.path if config.source.kind == "file" else None)
-    if path is None:
-        scene = SimulatedScene(config.scene, seed, dt_us)
-        source = ClosedLoopSource(TrackingTask(scene, config.task.window_half_px), dt_us, block_ticks)
-    else:
-        source = RecordingSource(path, dt_us, block_ticks, geometry)
-    encoder = EventPooler(config.encoder, source.geometry, dt_us)
+    source = open_block_source(config, seed, recording, geometry)
+    filters = build_filters(config.filters, source.geometry)
+    encoder = EventPooler(config.encoder, filters.output_geometry, dt_us)
     grid_w, grid_h = config.encoder.grid_w, config.encoder.grid_h
     if initial_weights is None and config.learning.initial_weights == "reference":
         initial_weights = reference_weights(config.network, grid_w, grid_h)
@@ -144,7 +218,7 @@ def build_pipeline(config: Config, seed: int | None = None, recording: str | Non
     backend = open_backend(config.backend)
     backend.load(spec, seed)
     decoder = PanDecoder(config.decoder, config.network.n_per_group, dt_us)
-    return Pipeline(source, encoder, backend, decoder, dt_us, block_ticks)
+    return Pipeline(source, filters, encoder, backend, decoder, dt_us, block_ticks)
 
 
 def with_overrides(config: Config, **run_fields) -> Config:

@@ -133,7 +133,7 @@ class DvLiveSource:
                 raise SourceError(f"{self._label()}: {self._last_error}")
             if self.geometry is None:
                 raise SourceError(
-                    f"{self._label()}: {self._last_error}; pass geometry= to start before the stream is available"
+                    f"{self._label()}: {self._last_error}; give the sensor size (--geometry WxH) to start before the stream is available"
                 )
 
     @property

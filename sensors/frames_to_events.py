@@ -79,6 +79,7 @@ class FrameEventSource:
             if not self._capture.isOpened():
                 raise SourceError(f"{self._name}: cannot open as a video (OpenCV found no decoder for it)")
         else:
+            cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
             self._capture = cv2.VideoCapture(target)
             if not self._capture.isOpened():
                 raise SourceError(f"{self._name}: no such camera (OpenCV cannot open it)")

@@ -199,7 +199,7 @@ def test_first_connection_failure_raises_one_line_when_fail_fast():
         DvLiveSource(url, ReconnectConfig(fail_fast=True))
     message = str(info.value)
     assert message.startswith(url) and "cannot connect" in message and "\n" not in message
-    with pytest.raises(SourceError, match="geometry="):
+    with pytest.raises(SourceError, match="--geometry"):
         DvLiveSource(url, ReconnectConfig(initial_delay_s=0.01))
 
 
