@@ -33,10 +33,10 @@ def describe(path: str, geometry: Geometry | None = None) -> dict:
 
 def convert(src: str, dst: str, geometry: Geometry | None = None) -> dict:
     """``convert``: copy every event of ``src`` to ``dst`` (.aedat4 or .npy); returns a summary."""
-    source = open_source(src, geometry)
     out = Path(dst)
     if out.resolve() == Path(src).resolve():
         raise SourceError(f"{dst}: output would overwrite the input")
+    source = open_source(src, geometry)
     writer = open_writer(out, source.geometry)
     n = 0
     try:

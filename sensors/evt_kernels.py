@@ -3,13 +3,13 @@
 Written from Prophesee's published format descriptions; the drivers are sensors/evt2.py and sensors/evt3.py.
 
 Both kernels have the signature ``(words, start, stop, state, width, height, out) -> next word index``
-and return the number of events written in ``state[N_OUT]``. ``out`` is the int64 ``(n, 2)`` view of an
-EVENT_DTYPE array: column 0 is ``t`` (µs), column 1 packs ``x | y << 16 | p << 32`` into bytes 8..15
-of the record (x at 8, y at 10, p at 12, zero padding), so one event is two 64-bit stores. Decoder state
-carried across chunks lives in the int64 ``state`` array (layout below), so a file of any size is
-decoded through a fixed-size word buffer. Words are trusted to be any bit pattern: nothing raises, every
-loop is bounded by ``stop`` and by the room left in ``out``, and an event with ``x >= width`` or
-``y >= height`` is counted in ``state[DROPPED]`` instead of being written.
+and leave the number of events written in ``state[N_OUT]``. ``out`` is the flat int64 view of an
+EVENT_DTYPE array (two int64 per record): ``out[2k]`` is ``t`` (µs) and ``out[2k + 1]`` packs
+``x | y << 16 | p << 32`` into bytes 8..15 of the record (x at 8, y at 10, p at 12, zero padding), so one
+event is two 64-bit stores. Decoder state carried across chunks lives in the int64 ``state`` array
+(layout below), so a file of any size is decoded through a fixed-size word buffer. Words may hold any
+bit pattern: nothing raises, every loop is bounded by ``stop`` and by the room left in ``out``, and an
+event with ``x >= width`` or ``y >= height`` is counted in ``state[DROPPED]`` instead of being emitted.
 
 EVT 2.0 (32-bit words, type in bits 31..28)::
 
@@ -65,6 +65,21 @@ _EVT2_TH_BITS = 28
 _EVT3_TH_BITS = 12
 
 
+def _type_table(types: tuple[int, ...], value: int) -> np.ndarray:
+    table = np.zeros(16, dtype=np.int64)
+    table[list(types)] = value
+    return table
+
+
+# EVT 3.0 word type -> bits that the word replaces in the decoder's running values (0: unchanged).
+_EVT3_SET_Y = _type_table((0x0,), 0x7FF << 16)  # EVT_ADDR_Y: y, kept pre-shifted by 16
+_EVT3_SET_TIME_LOW = _type_table((0x6,), 0xFFF)  # EVT_TIME_LOW: low 12 bits of t
+_EVT3_IS_X = _type_table((0x2,), 1)  # EVT_ADDR_X: one event
+# 12-bit vector masks: index of the lowest set bit, and the number of set bits.
+_LOWEST_BIT = np.array([(m & -m).bit_length() - 1 if m else 0 for m in range(4096)], dtype=np.int8)
+_BIT_COUNT = np.array([bin(m).count("1") for m in range(4096)], dtype=np.int8)
+
+
 def make_state() -> np.ndarray:
     """A fresh decoder state (all fields zero: time 0, y 0, base x 0, polarity 0)."""
     return np.zeros(STATE_SIZE, dtype=np.int64)
@@ -74,16 +89,19 @@ def make_state() -> np.ndarray:
 def _decode_evt2(words, start, stop, state, width, height, out):
     """Decode EVT 2.0 ``words[start:stop]`` (uint32) into ``out``; return the index of the next word.
 
-    Stops early when ``out`` is full (one row per word is enough); ``state[N_OUT]`` gets the count.
+    Stops early when ``out`` is full (one record per word is enough); ``state[N_OUT]`` gets the count.
+    Every word writes one record at the current position, which advances only for a CD event inside
+    the geometry, so the loop has no data-dependent branch but the rare TIME_HIGH.
     """
     th_range = np.int64(1) << _EVT2_TH_BITS
     th = state[TIME_HIGH]
     wraps = state[WRAPS]
     base = (wraps << (_EVT2_TH_BITS + 6)) | (th << 6)
-    dropped = state[DROPPED]
-    stop = min(stop, start + out.shape[0])
-    n = 0
-    for i in range(start, stop):
+    n_cd = np.int64(0)
+    n = np.uint64(0)
+    one = np.uint64(1)
+    stop = min(stop, start + out.shape[0] // 2)
+    for i in range(np.uint64(max(start, 0)), np.uint64(max(stop, 0))):
         w = np.int64(words[i])
         typ = w >> 28
         if typ == 8:
@@ -94,88 +112,126 @@ def _decode_evt2(words, start, stop, state, width, height, out):
             base = (wraps << (_EVT2_TH_BITS + 6)) | (th << 6)
         x = (w >> 11) & 0x7FF
         y = w & 0x7FF
-        out[n, 0] = base | ((w >> 22) & 0x3F)
-        out[n, 1] = x | (y << 16) | (typ << 32)
+        k = n + n
+        out[k] = base | ((w >> 22) & 0x3F)
+        out[k + one] = x | (y << 16) | (typ << 32)
         is_cd = typ < 2
-        inside = (x < width) & (y < height)
-        n += is_cd & inside
-        dropped += is_cd & ~inside
+        n_cd += is_cd
+        n += np.uint64(is_cd & (x < width) & (y < height))
     state[TIME_HIGH] = th
     state[WRAPS] = wraps
-    state[DROPPED] = dropped
+    state[DROPPED] += n_cd - np.int64(n)
     state[N_OUT] = n
-    return stop
+    return max(stop, start)
 
 
 @njit(cache=True, nogil=True)
 def _decode_evt3(words, start, stop, state, width, height, out):
     """Decode EVT 3.0 ``words[start:stop]`` (uint16) into ``out``; return the index of the next word.
 
-    Stops early when fewer than EVT3_MAX_EVENTS_PER_WORD rows of ``out`` are free; ``state[N_OUT]``
-    gets the count. Only vector and TIME_HIGH words branch; the other types update the state with
-    selects, and EVT_ADDR_X writes its event unconditionally and advances only when it is valid.
+    Stops early when fewer than EVT3_MAX_EVENTS_PER_WORD records of ``out`` are free; ``state[N_OUT]``
+    gets the count. Only VECT_BASE_X, vector and the rare TIME_HIGH words branch; the other types
+    write one record at the current position (which advances only for an EVT_ADDR_X inside the
+    geometry) and update y and the time low through per-type bit masks, without branching.
     """
     th_range = np.int64(1) << _EVT3_TH_BITS
     th = state[TIME_HIGH]
     wraps = state[WRAPS]
     hi = (wraps << (2 * _EVT3_TH_BITS)) | (th << _EVT3_TH_BITS)
-    t = hi | state[TIME_LOW]
-    y = state[ADDR_Y]
+    t = hi | (state[TIME_LOW] & (th_range - 1))
+    y16 = (state[ADDR_Y] & 0x7FF) << 16
     bx = state[BASE_X]
-    bp = state[POLARITY]
-    dropped = state[DROPPED]
-    y_bits = y << 16
-    y_in = y < height
-    limit = out.shape[0] - EVT3_MAX_EVENTS_PER_WORD
-    n = 0
-    i = start
-    while i < stop and n <= limit:
-        w = np.int64(words[i])
-        i += 1
-        typ = w >> 12
-        payload = w & 0xFFF
-        if (typ >> 1) == 2:  # VECT_12 or VECT_8
-            mask = payload if typ == 4 else payload & 0xFF
-            row = y_bits | (bp << 32)
-            for k in range(EVT3_MAX_EVENTS_PER_WORD):
-                xk = bx + k
-                bit = (mask >> k) & 1
-                out[n, 0] = t
-                out[n, 1] = row | xk
-                inside = (xk < width) & y_in
-                n += bit & inside
-                dropped += bit & ~inside
-            bx += 20 - 2 * typ  # 12 for VECT_12, 8 for VECT_8
-            continue
-        if typ == 8:
-            if th - payload > th_range >> 1:
-                wraps += 1
-            th = payload
-            hi = (wraps << (2 * _EVT3_TH_BITS)) | (th << _EVT3_TH_BITS)
-            t = hi | (t & (th_range - 1))
-            continue
-        x = w & 0x7FF
-        p11 = w & 0x800
-        is_x = typ == 2
-        out[n, 0] = t
-        out[n, 1] = x | y_bits | (p11 << 21)
-        inside = (x < width) & y_in
-        n += is_x & inside
-        dropped += is_x & ~inside
-        is_y = typ == 0
-        y = x if is_y else y
-        y_bits = y << 16
-        y_in = y < height
-        is_base = typ == 3
-        bx = x if is_base else bx
-        bp = (p11 >> 11) if is_base else bp
-        t = (hi | payload) if typ == 6 else t
+    bp = state[POLARITY] & 1
+    x_max = np.int64(width) - 1
+    y16_max = (np.int64(height) - 1) << 16
+    cap = out.shape[0] // 2
+    one = np.uint64(1)
+    n = np.uint64(0)
+    n_seen = np.int64(0)
+    i = max(start, 0)
+    stop = max(stop, i)
+    while i < stop:
+        room = (cap - np.int64(n)) // EVT3_MAX_EVENTS_PER_WORD
+        if room <= 0:
+            break
+        block_end = min(stop, i + room)
+        j = np.uint64(i)
+        j_end = np.uint64(block_end)
+        while j < j_end:
+            w = np.int64(words[j])
+            j += one
+            typ = w >> 12
+            if typ >= 3 and typ <= 5:
+                # A VECT_BASE_X and the vectors after it are decoded here in one go, which keeps the
+                # data-dependent branch to one per group (a group usually spans 32 pixels: 12 + 12 + 8).
+                if typ == 3:  # VECT_BASE_X
+                    bx = w & 0x7FF
+                    bp = (w >> 11) & 1
+                    if j >= j_end:
+                        continue
+                    w = np.int64(words[j])
+                    typ = w >> 12
+                    if typ < 4 or typ > 5:
+                        continue
+                    j += one
+                row = y16 | (bp << 32)
+                y_ok = -np.int64(y16 <= y16_max)
+                while True:  # VECT_12 (typ 4) or VECT_8 (typ 5)
+                    size = 12 if typ == 4 else 8
+                    mask = w & ((1 << size) - 1)
+                    inside = min(max(np.int64(width) - bx, 0), EVT3_MAX_EVENTS_PER_WORD)
+                    valid = mask & ((1 << inside) - 1) & y_ok
+                    n_seen += _BIT_COUNT[mask]
+                    # Most vectors carry 0..2 events: two unconditional records, a loop for the rest.
+                    k = n + n
+                    out[k] = t
+                    out[k + one] = row | (bx + _LOWEST_BIT[valid])
+                    n += np.uint64(valid != 0)
+                    valid &= valid - 1
+                    k = n + n
+                    out[k] = t
+                    out[k + one] = row | (bx + _LOWEST_BIT[valid])
+                    n += np.uint64(valid != 0)
+                    valid &= valid - 1
+                    while valid:
+                        k = n + n
+                        out[k] = t
+                        out[k + one] = row | (bx + _LOWEST_BIT[valid])
+                        n += one
+                        valid &= valid - 1
+                    bx += size
+                    if j >= j_end:
+                        break
+                    w = np.int64(words[j])
+                    typ = w >> 12
+                    if typ < 4 or typ > 5:
+                        break
+                    j += one
+                continue
+            if typ == 8:  # EVT_TIME_HIGH
+                payload = w & (th_range - 1)
+                if th - payload > th_range >> 1:
+                    wraps += 1
+                th = payload
+                hi = (wraps << (2 * _EVT3_TH_BITS)) | (th << _EVT3_TH_BITS)
+                t = hi | (t & (th_range - 1))
+                continue
+            x = w & 0x7FF
+            k = n + n
+            out[k] = t
+            out[k + one] = x | y16 | ((w & 0x800) << 21)
+            is_x = _EVT3_IS_X[typ]
+            n_seen += is_x
+            n += np.uint64(is_x & (((x_max - x) | (y16_max - y16)) >= 0))
+            y16 ^= ((x << 16) ^ y16) & _EVT3_SET_Y[typ]
+            t ^= (w ^ t) & _EVT3_SET_TIME_LOW[typ]
+        i = np.int64(j)
     state[TIME_HIGH] = th
     state[WRAPS] = wraps
     state[TIME_LOW] = t & (th_range - 1)
-    state[ADDR_Y] = y
+    state[ADDR_Y] = y16 >> 16
     state[BASE_X] = bx
     state[POLARITY] = bp
-    state[DROPPED] = dropped
+    state[DROPPED] += n_seen - np.int64(n)
     state[N_OUT] = n
     return i

@@ -4,6 +4,7 @@ Writers take batches one by one, so a conversion holds one batch in memory at a 
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import dv_processing as dv
@@ -38,10 +39,14 @@ class Aedat4Writer:
 
 
 class NpyWriter:
-    """Events to a ``.npy`` of EVENT_DTYPE, appended batch by batch; the header is fixed up on close."""
+    """Events to a ``.npy`` of EVENT_DTYPE, appended batch by batch; the header is fixed up on close.
+
+    The geometry goes to a sidecar ``<file>.json`` (width, height, events), which NpyEventsSource reads.
+    """
 
     def __init__(self, path: Path, geometry: Geometry) -> None:
         self.path = path
+        self.geometry = geometry
         self.count = 0
         self._file = open(path, "wb")
         self._header_len = self._write_header(0)
@@ -66,6 +71,8 @@ class NpyWriter:
             raise SourceError(f"{self.path}: npy header size changed while writing")
         self._file.seek(end)
         self._file.close()
+        sidecar = {"width": self.geometry.width, "height": self.geometry.height, "events": self.count}
+        self.path.with_name(self.path.name + ".json").write_text(json.dumps(sidecar) + "\n")
 
 
 def open_writer(path: str | Path, geometry: Geometry):
