@@ -51,7 +51,8 @@ class Daemon:
         except CheckpointError as e:
             raise CheckpointError(f"cannot resume: {e}") from None
         if path != self.checkpoint_path:
-            print(f"warning: {self.checkpoint_path}: refused (corrupt); resuming from {path}", file=sys.stderr)
+            why = "refused (corrupt)" if self.checkpoint_path.exists() else "missing"
+            print(f"warning: {self.checkpoint_path}: {why}; resuming from {path}", file=sys.stderr)
         if meta.get("kind") != CHECKPOINT_KIND:
             raise CheckpointError(f"{path}: holds a {meta.get('kind')!r} network, not {CHECKPOINT_KIND!r}")
         try:
@@ -119,15 +120,18 @@ class Daemon:
         next_status = next_checkpoint = time.monotonic()
         next_status += run.status_interval_s
         next_checkpoint += self.config.checkpoint.interval_s or float("inf")
+        pending_reward = 0.0
         try:
             while not self.stopping:
                 rewards = self.bus.poll_rewards()
                 self.rewards_received += len(rewards)
+                pending_reward += sum(rewards)
                 self.bus.poll_control(self.handle_control)
                 if self.paused:
                     self.bus.poll_control(self.handle_control, timeout_ms=50)
                     continue
-                action = self.pipeline.step(external_reward=sum(rewards))
+                action = self.pipeline.step(external_reward=pending_reward)
+                pending_reward = 0.0
                 if action is None:
                     break
                 self.clock.wait_until(action.t_us)

@@ -14,6 +14,12 @@ from sensors.types import EVENT_DTYPE, EventBatch, Geometry, SourceError, as_eve
 AEDAT4_MAGIC = b"#!AER-DAT4.0"
 
 
+def _first_line(error: Exception) -> str:
+    """dv-processing's messages may carry a C++ stack trace after the first line."""
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
 class Aedat4Source:
     """Stream an AEDAT4 file's events in file order, zero-copy from dv-processing; ``read()`` returns None at the end."""
 
@@ -34,7 +40,7 @@ class Aedat4Source:
         try:
             self._reader = dv.io.MonoCameraRecording(str(self.path))
         except RuntimeError as e:
-            raise SourceError(f"{self.path}: corrupt AEDAT4 file ({e})") from None
+            raise SourceError(f"{self.path}: corrupt AEDAT4 file ({_first_line(e)})") from None
         if not self._reader.isEventStreamAvailable():
             raise SourceError(f"{self.path}: AEDAT4 file has no event stream")
         width, height = self._reader.getEventResolution()
@@ -57,7 +63,7 @@ class Aedat4Source:
                     break
                 store.add(more)
         except RuntimeError as e:
-            raise SourceError(f"{self.path}: corrupt AEDAT4 packet ({e})") from None
+            raise SourceError(f"{self.path}: corrupt AEDAT4 packet ({_first_line(e)})") from None
         events = store.numpy()
         if self._dv_dtype is None:
             as_events(events)
