@@ -99,6 +99,7 @@ def decode_benchmark(data_dir: Path, min_events: int) -> dict:
     from sensors.filter_bench import filter_speeds
 
     events, geometry = _all_events(events_dir / FILTER_EVENTS_FILE)
-    result["filters"] = filter_speeds(events, geometry, min_events)
+    result["filters"] = {name: {key: None if value is None else round(value, 1) for key, value in figures.items()}
+                         for name, figures in filter_speeds(events, geometry, min_events).items()}
     result["filters_input"] = FILTER_EVENTS_FILE
     return result
