@@ -32,7 +32,7 @@ class TrackingNetConfig:
     """
 
     n_per_group: int = 8
-    motor: LIFParams = field(default_factory=lambda: LIFParams(tau_mem_ms=20.0, tau_syn_ms=5.0, v_th_mv=10.0, refractory_ms=2.0, noise_mv=1.0))
+    motor: LIFParams = field(default_factory=lambda: LIFParams(tau_mem_ms=20.0, tau_exc_ms=5.0, tau_inh_ms=5.0, v_th_mv=10.0, refractory_ms=2.0, noise_mv=1.5))
     w_init_max_mv: float = 2.0
     inhibition_mv: float = -10.0
     reference_w_mv: float = 10.0
@@ -86,7 +86,7 @@ def tracking_network(config: TrackingNetConfig, grid_w: int, grid_h: int, seed: 
             ProjectionSpec("input_motor", "input", "motor", pre.astype(np.int32), post.astype(np.int32),
                            initial_weights.reshape(-1).astype(np.float64), plasticity=config.rule),
             ProjectionSpec("motor_inhibition", "motor", "motor", inh_pre.astype(np.int32), inh_post.astype(np.int32),
-                           np.full(len(inh_pre), config.inhibition_mv)),
+                           np.full(len(inh_pre), config.inhibition_mv), port="inh"),
         ),
         readout="motor",
         dt_us=dt_us,

@@ -25,10 +25,20 @@ def _positive(text: str) -> float:
     return value
 
 
+def _config(args: argparse.Namespace):
+    """The config file's values, with --network applied."""
+    config = load_config(args.config)
+    if getattr(args, "network", None):
+        from dataclasses import replace
+
+        config = replace(config, network_file=args.network)
+    return config
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from edge.daemon import Daemon
 
-    config = load_config(args.config)
+    config = _config(args)
     daemon = Daemon(config, resume=args.resume)
     if daemon.resumed_from is not None:
         print(f"resumed learned state from {daemon.resumed_from}", flush=True)
@@ -41,7 +51,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     from edge.replay import replay
 
-    config = load_config(args.config)
+    config = _config(args)
     speed = 1.0 if args.realtime else args.speed
     seed = config.run.seed if args.seed is None else args.seed
     summary = replay(args.path, config, seed, speed, Path(args.out) if args.out else None, geometry=_geometry(args))
@@ -117,6 +127,22 @@ def cmd_bench(args: argparse.Namespace) -> int:
             plot_tracking(result, config, args.plot)
             print(f"bench tracking: plot written to {args.plot}", file=sys.stderr)
         summary = result["summary"]
+    elif args.name in ("cuba", "stdp"):
+        from edge.bench.engine import compare_brian2, run_workload
+
+        n = args.N if args.name == "cuba" else None
+        summary = run_workload(args.name, n, dtype=args.dtype)
+        print(f"bench {args.name}: {summary['wall_s']} s simulated loop, {summary['rate_hz']} Hz", file=sys.stderr)
+        if args.compare == "brian2":
+            summary = compare_brian2(summary, args.name, n, log=lambda m: print(m, file=sys.stderr, flush=True))
+        if args.plot:
+            from edge.bench.plots import plot_workload
+
+            plot_workload(args.name, n, args.dtype, args.plot)
+    elif args.name == "encoders":
+        from edge.bench.encoders import encoders_benchmark
+
+        summary = encoders_benchmark()
     else:
         from edge.bench.decode import decode_benchmark
 
@@ -137,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="TOML config file (default: built-in)")
     p.add_argument("--seconds", type=_positive, help="stop after this much sensor time (default: run until stopped)")
     p.add_argument("--resume", action="store_true", help="restore the learned state from the configured checkpoint")
+    p.add_argument("--network", help="TOML network file replacing the built-in tracking network (see README)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("replay", help="replay a recording through the pipeline, open loop, deterministic for a seed")
@@ -147,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     pace.add_argument("--speed", type=_positive, help="pace at X times real time (default: as fast as possible)")
     pace.add_argument("--realtime", action="store_true", help="pace at real time")
     p.add_argument("--seed", type=int, help="seed for the network (default: run.seed of the config)")
+    p.add_argument("--network", help="TOML network file replacing the built-in tracking network (see README)")
     p.add_argument("--out", help="directory for actions.jsonl and summary.json")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON line")
     p.set_defaults(func=cmd_replay)
@@ -182,15 +210,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_listen)
 
     p = sub.add_parser("bench", help="run a benchmark; the last stdout line is one JSON object")
-    p.add_argument("name", choices=["tracking", "decode"],
-                   help="tracking: on-line learning of the built-in tracking task; decode: event decoding and filter speed")
+    p.add_argument("name", choices=["tracking", "decode", "cuba", "stdp", "encoders"],
+                   help="tracking: on-line learning of the tracking task; decode: event decoding and filter speed; "
+                        "cuba / stdp: the W1 / W2 workloads of WORKLOADS.md; encoders: spike encoders' error and rate")
     p.add_argument("--config", help="TOML config file (default: built-in)")
     p.add_argument("--seeds", type=int, default=5, help="number of seeds (default: %(default)s)")
     p.add_argument("--sim-seconds", type=_positive, default=120.0, help="simulated seconds per run (default: %(default)s)")
     p.add_argument("--final-seconds", type=_positive, default=20.0,
                    help="final part of each run that is scored (default: %(default)s)")
-    p.add_argument("--jobs", type=int, default=2, help="worker processes (default: %(default)s)")
-    p.add_argument("--plot", help="tracking: write a PNG of on-target fraction over time and the learned weights")
+    p.add_argument("--jobs", type=int, default=2, help="tracking: worker processes (default: %(default)s)")
+    p.add_argument("--N", type=int, default=4000, help="cuba: number of neurons (default: %(default)s)")
+    p.add_argument("--dtype", choices=["float64", "float32"], default="float32",
+                   help="cuba / stdp: floating-point type of the network state (default: %(default)s)")
+    p.add_argument("--compare", choices=["brian2"], help="cuba / stdp: run the same workload in Brian2 "
+                   "cpp_standalone in the same run (its own virtual environment, created on first use)")
+    p.add_argument("--plot", help="tracking: on-target fraction and learned weights; cuba / stdp: spike raster and "
+                   "weight distribution (PNG)")
     p.add_argument("--data", help="decode: shared data folder (default: $NEUROEDGE_DATA or ../shared/data)")
     p.add_argument("--min-events", type=int, default=50_000_000, help="decode: events per measurement (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="print the result as one JSON line")

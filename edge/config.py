@@ -96,9 +96,11 @@ class CheckpointConfig:
 
 @dataclass(frozen=True)
 class Config:
-    """The whole daemon / replay configuration. ``backend`` names the back end (``numba``)."""
+    """The whole daemon / replay configuration. ``backend`` names the back end (``numba``); ``network_file``
+    (TOML, see snn.spec_dict) replaces the built-in tracking network when set."""
 
     backend: str = "numba"
+    network_file: str = ""
     run: RunConfig = field(default_factory=RunConfig)
     source: SourceConfig = field(default_factory=SourceConfig)
     scene: SceneConfig = field(default_factory=SceneConfig)
@@ -148,6 +150,27 @@ def config_from_dict(data: dict, where: str = "config") -> Config:
     except ValueError as e:
         raise ConfigError(f"{where}.{e}") from None
     return config
+
+
+def load_network_file(path: str | Path, dt_us: int):
+    """A user's network from TOML (its ``[network]`` table or the whole file); ConfigError names the key."""
+    from snn.spec_dict import spec_from_dict
+
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such network file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: cannot read ({e})") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML ({e})") from None
+    data = data.get("network", data)
+    data.setdefault("dt_us", dt_us)
+    try:
+        return spec_from_dict(data)
+    except ValueError as e:
+        raise ConfigError(f"{path}: {e}") from None
 
 
 def load_config(path: str | Path | None) -> Config:

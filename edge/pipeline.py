@@ -14,7 +14,7 @@ from controllers.action import Action
 from controllers.decode import PanDecoder
 from controllers.tracking import TrackingTask, reference_weights, tracking_network
 from edge.backends import open_backend
-from edge.config import Config
+from edge.config import Config, ConfigError, load_network_file
 from sensors.blocks import TimeBlocks
 from sensors.scene import SimulatedScene
 from edge.filters_config import build_filters
@@ -186,6 +186,15 @@ class Pipeline:
 LIVE_PREFIXES = ("tcp://", "camera", "webcam:")
 
 
+def check_user_network(spec, n_inputs: int, n_per_group: int, path: str) -> None:
+    """A user network must take the encoder's spikes and give the decoder four motor groups."""
+    if spec.input is None or spec.input.size != n_inputs:
+        raise ConfigError(f"{path}: the input population must have {n_inputs} neurons (2 x the encoder grid)")
+    if spec.population(spec.readout).size != 4 * n_per_group:
+        raise ConfigError(f"{path}: the readout {spec.readout!r} must have {4 * n_per_group} neurons "
+                          f"(right, left, down, up groups of network.n_per_group = {n_per_group})")
+
+
 def open_block_source(config: Config, seed: int, target: str | None, geometry: Geometry | None):
     """The block source: the built-in scene (closed loop), a recording, or a live stream (by its URL)."""
     dt_us, block_ticks = config.run.dt_us, config.run.block_ticks
@@ -213,8 +222,13 @@ def build_pipeline(config: Config, seed: int | None = None, recording: str | Non
     grid_w, grid_h = config.encoder.grid_w, config.encoder.grid_h
     if initial_weights is None and config.learning.initial_weights == "reference":
         initial_weights = reference_weights(config.network, grid_w, grid_h)
-    spec = tracking_network(config.network, grid_w, grid_h, seed, initial_weights=initial_weights,
-                            learning=config.learning.enabled if learning is None else learning, dt_us=dt_us)
+    learn = config.learning.enabled if learning is None else learning
+    if config.network_file:
+        spec = replace(load_network_file(config.network_file, dt_us), learning=learn)
+        check_user_network(spec, encoder.n_inputs, config.network.n_per_group, config.network_file)
+    else:
+        spec = tracking_network(config.network, grid_w, grid_h, seed, initial_weights=initial_weights,
+                                learning=learn, dt_us=dt_us)
     backend = open_backend(config.backend)
     backend.load(spec, seed)
     decoder = PanDecoder(config.decoder, config.network.n_per_group, dt_us)

@@ -1,6 +1,7 @@
-"""NumbaBackend: the reference (float64) back end; owns the network's state arrays and calls the kernels.
+"""NumbaBackend: the reference back end; compiles a NetworkSpec into flat arrays and runs snn.engine_kernel.
 
-State families: learned (weight_mv, reward_baseline), transient (v, currents, traces, eligibility, RNG).
+State families: learned (weight_mv, reward_baseline), transient (potentials, inputs, traces, eligibility,
+Poisson schedule, RNG, tick counter). Float64 by default; float32 when the spec asks for it.
 """
 from __future__ import annotations
 
@@ -8,19 +9,64 @@ import math
 
 import numpy as np
 
-from snn.frames import SpikeFrames
-from snn.network_kernel import run_block
-from snn.rng import make_rng_state
-from snn.spec import NetworkSpec
-
-LEARNED = ("weight_mv", "reward_baseline")
-TRANSIENT = (
-    "v_mv", "i_syn_mv", "refractory_left", "pre_trace", "post_trace", "eligibility", "rng_state",
+from snn.codes import (
+    MODELS, N_POP_PARAMS, N_RULE_PARAMS, P_D_THETA, P_DECAY_ADAPT, P_DT_MS, P_E_EXC, P_E_INH, P_IZ_A, P_IZ_B,
+    P_IZ_C, P_IZ_D, P_IZ_SUBSTEPS, P_TAU_MEM, P_DECAY_EXC, P_DECAY_INH, P_DECAY_MEM, P_K_EXC, P_K_INH, P_NOISE,
+    P_REFRACTORY, P_V_RESET, P_V_REST, P_V_TH, PORTS, R_A_MINUS, R_A_PLUS, R_ELIG_DECAY, R_LEARNING_RATE, R_W_MAX,
+    R_W_MIN, RULE_NONE, RULE_PAIR_STDP, RULE_REWARD_STDP,
 )
+from snn.engine_kernel import run_ticks
+from snn.frames import SpikeFrames
+from snn.neuron_models import exact_synapse_gain
+from snn.rng import make_rng_state
+from snn.spec import LIFParams, NetworkSpec, PairSTDP, PopulationSpec, RewardSTDP
+
+MIN_OUT_CAPACITY = 1 << 16
+
+
+def population_row(pop: PopulationSpec, dt_ms: float) -> np.ndarray:
+    """A population's parameter row (columns in snn.codes): LIF columns plus its model's own."""
+    row = lif_row(pop.lif, dt_ms)
+    m = pop.model
+    row[P_DECAY_ADAPT], row[P_D_THETA] = math.exp(-dt_ms / m.tau_adapt_ms), m.d_theta_mv
+    row[P_E_EXC], row[P_E_INH], row[P_DT_MS], row[P_TAU_MEM] = m.e_exc_mv, m.e_inh_mv, dt_ms, pop.lif.tau_mem_ms
+    row[P_IZ_A], row[P_IZ_B], row[P_IZ_C], row[P_IZ_D], row[P_IZ_SUBSTEPS] = m.a, m.b, m.c, m.d, m.substeps
+    return row
+
+
+def lif_row(p: LIFParams, dt_ms: float) -> np.ndarray:
+    """The LIF columns of a population's parameter row (columns in snn.codes)."""
+    row = np.zeros(N_POP_PARAMS)
+    row[P_V_REST], row[P_V_RESET], row[P_V_TH] = p.v_rest_mv, p.v_reset_mv, p.v_th_mv
+    row[P_DECAY_MEM] = math.exp(-dt_ms / p.tau_mem_ms)
+    row[P_K_EXC] = exact_synapse_gain(dt_ms, p.tau_mem_ms, p.tau_exc_ms)
+    row[P_K_INH] = exact_synapse_gain(dt_ms, p.tau_mem_ms, p.tau_inh_ms)
+    row[P_DECAY_EXC] = math.exp(-dt_ms / p.tau_exc_ms)
+    row[P_DECAY_INH] = math.exp(-dt_ms / p.tau_inh_ms)
+    row[P_REFRACTORY] = round(p.refractory_ms / dt_ms)
+    row[P_NOISE] = p.noise_mv
+    return row
+
+
+def rule_row(rule, dt_ms: float) -> tuple[int, np.ndarray]:
+    """A projection's rule code and parameter row (columns in snn.codes)."""
+    row = np.zeros(N_RULE_PARAMS)
+    if rule is None:
+        return RULE_NONE, row
+    row[R_W_MIN], row[R_W_MAX] = rule.w_min_mv, rule.w_max_mv
+    if isinstance(rule, PairSTDP):
+        row[R_A_PLUS], row[R_A_MINUS] = rule.a_pre_mv, rule.a_post_mv
+        return RULE_PAIR_STDP, row
+    if isinstance(rule, RewardSTDP):
+        row[R_A_PLUS], row[R_A_MINUS] = rule.a_plus, rule.a_minus
+        row[R_LEARNING_RATE] = rule.learning_rate
+        row[R_ELIG_DECAY] = math.exp(-dt_ms / rule.tau_eligibility_ms)
+        return RULE_REWARD_STDP, row
+    raise ValueError(f"numba backend: unsupported plasticity rule {type(rule).__name__}")
 
 
 class NumbaBackend:
-    """Compile a NetworkSpec into flat arrays (global neuron ids, CSR synapses) and run it in blocks of ticks."""
+    """Run a NetworkSpec in blocks of ticks: one Numba call per block, no Python per spike or neuron."""
 
     name = "numba"
 
@@ -30,84 +76,120 @@ class NumbaBackend:
     def load(self, spec: NetworkSpec, seed: int) -> None:
         spec.validate()
         self.spec = spec
+        dtype = np.dtype(spec.dtype)
         dt_ms = spec.dt_us / 1000.0
         offsets = spec.offsets()
         n = spec.n_neurons
-        self.n_input = spec.input.size
+        self.n_input = spec.input.size if spec.input is not None else 0
         self.readout_lo = offsets[spec.readout]
         self.readout_hi = self.readout_lo + spec.population(spec.readout).size
+        rng = np.random.default_rng(seed)
 
-        per_neuron = {k: np.zeros(n) for k in ("decay_mem", "decay_syn", "v_rest_mv", "v_reset_mv", "v_th_mv", "noise_mv")}
-        self.refractory_ticks = np.zeros(n, dtype=np.int32)
-        for pop in spec.populations:
-            sl = slice(offsets[pop.name], offsets[pop.name] + pop.size)
-            p = pop.lif
-            per_neuron["decay_mem"][sl] = math.exp(-dt_ms / p.tau_mem_ms)
-            per_neuron["decay_syn"][sl] = math.exp(-dt_ms / p.tau_syn_ms)
-            per_neuron["v_rest_mv"][sl] = p.v_rest_mv
-            per_neuron["v_reset_mv"][sl] = p.v_reset_mv
-            per_neuron["v_th_mv"][sl] = p.v_th_mv
-            per_neuron["noise_mv"][sl] = p.noise_mv
-            self.refractory_ticks[sl] = int(round(p.refractory_ms / dt_ms))
-        self.params = per_neuron
+        n_pops = len(spec.populations)
+        self.pop_model = np.array([MODELS[p.kind] for p in spec.populations], dtype=np.int32)
+        self.pop_lo = np.array([offsets[p.name] for p in spec.populations], dtype=np.int64)
+        self.pop_hi = self.pop_lo + np.array([p.size for p in spec.populations], dtype=np.int64)
+        self.pop_params = np.stack([population_row(p, dt_ms) for p in spec.populations])
+        v = np.zeros(n, dtype=dtype)
+        adapt = np.zeros(n, dtype=dtype)
+        self.log_keep = np.zeros(n)
+        next_tick = np.full(n, np.int64(1) << 60, dtype=np.int64)
+        for p, pop in enumerate(spec.populations):
+            sl = slice(self.pop_lo[p], self.pop_hi[p])
+            v[sl] = pop.lif.v_rest_mv if pop.v_init_mv is None else pop.v_init_mv
+            if pop.kind == "izhikevich":
+                adapt[sl] = pop.model.b * v[sl]
+            if pop.kind == "poisson":
+                prob = np.clip(np.asarray(pop.rate_hz, dtype=np.float64) * dt_ms / 1000.0, 0.0, 1.0)
+                with np.errstate(divide="ignore"):
+                    self.log_keep[sl] = np.where(prob > 0, np.log1p(-prob), 0.0)
+                    first = np.floor(np.log(1.0 - rng.random(pop.size)) / self.log_keep[sl])
+                next_tick[sl] = np.where(prob > 0, np.minimum(first, 2.0 ** 60), 2.0 ** 60).astype(np.int64)
 
-        pre, post, weight, plastic = [], [], [], []
-        rule_cols = {k: [] for k in ("a_plus", "a_minus", "learning_rate", "w_min_mv", "w_max_mv", "eligibility_decay")}
-        self.pre_decay = self.post_decay = 0.0
-        self.baseline_decay = 1.0
-        for proj in spec.projections:
-            m = len(proj.pre_idx)
-            pre.append(proj.pre_idx.astype(np.int64) + offsets[proj.pre])
-            post.append(proj.post_idx.astype(np.int64) + offsets[proj.post])
-            weight.append(proj.weight_mv.astype(np.float64))
-            rule = proj.plasticity
-            plastic.append(np.full(m, rule is not None))
-            values = {
-                "a_plus": rule.a_plus if rule else 0.0,
-                "a_minus": rule.a_minus if rule else 0.0,
-                "learning_rate": rule.learning_rate if rule else 0.0,
-                "w_min_mv": rule.w_min_mv if rule else -np.inf,
-                "w_max_mv": rule.w_max_mv if rule else np.inf,
-                "eligibility_decay": math.exp(-dt_ms / rule.tau_eligibility_ms) if rule else 0.0,
-            }
-            for key, value in values.items():
-                rule_cols[key].append(np.full(m, value))
+        pre_decay, post_decay = np.ones(n, dtype=dtype), np.ones(n, dtype=dtype)
+        self.baseline_tau_ms = None
+        proj = spec.projections
+        self.proj_pre_lo = np.array([offsets[c.pre] for c in proj], dtype=np.int64)
+        self.proj_pre_hi = np.array([offsets[c.pre] + spec.population(c.pre).size for c in proj], dtype=np.int64)
+        self.proj_post_lo = np.array([offsets[c.post] for c in proj], dtype=np.int64)
+        self.proj_post_hi = np.array([offsets[c.post] + spec.population(c.post).size for c in proj], dtype=np.int64)
+        self.proj_port = np.array([PORTS[c.port] for c in proj], dtype=np.int32)
+        rules = [rule_row(c.plasticity, dt_ms) for c in proj]
+        self.proj_rule = np.array([r[0] for r in rules], dtype=np.int32)
+        self.proj_rule_params = np.stack([r[1] for r in rules]) if rules else np.zeros((0, N_RULE_PARAMS))
+        row_ptr, in_ptr, in_syn, syn_pre, syn_post, weights, order, dense = [], [], [], [], [], [], [], []
+        self.proj_row_off = np.zeros(len(proj), dtype=np.int64)
+        self.proj_in_off = np.zeros(len(proj), dtype=np.int64)
+        n_syn = n_rows = n_cols = 0
+        for c, projection in enumerate(proj):
+            n_pre = spec.population(projection.pre).size
+            n_post = spec.population(projection.post).size
+            by_pre = np.argsort(projection.pre_idx, kind="stable")
+            pre_local = np.asarray(projection.pre_idx)[by_pre]
+            post_local = np.asarray(projection.post_idx)[by_pre]
+            self.proj_row_off[c] = n_rows
+            ptr = np.zeros(n_pre + 1, dtype=np.int64)
+            np.cumsum(np.bincount(pre_local, minlength=n_pre), out=ptr[1:])
+            row_ptr.append(ptr + n_syn)
+            n_rows += n_pre + 1
+            self.proj_in_off[c] = n_cols
+            cptr = np.zeros(n_post + 1, dtype=np.int64)
+            np.cumsum(np.bincount(post_local, minlength=n_post), out=cptr[1:])
+            in_ptr.append(cptr + n_syn)
+            in_syn.append(np.argsort(post_local, kind="stable").astype(np.int64) + n_syn)
+            n_cols += n_post + 1
+            syn_pre.append(pre_local.astype(np.int64) + offsets[projection.pre])
+            syn_post.append(post_local.astype(np.int64) + offsets[projection.post])
+            weights.append(np.asarray(projection.weight_mv)[by_pre])
+            order.append(by_pre + n_syn)
+            dense.append(len(pre_local) == n_pre * n_post and np.all(np.diff(ptr) == n_post)
+                         and np.array_equal(post_local, np.tile(np.arange(n_post), n_pre)))
+            n_syn += len(pre_local)
+            rule = projection.plasticity
             if rule is not None:
-                self.pre_decay = math.exp(-dt_ms / rule.tau_pre_ms)
-                self.post_decay = math.exp(-dt_ms / rule.tau_post_ms)
-                self.baseline_tau_ms = rule.tau_baseline_ms
-        cat = lambda parts, dtype: np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)  # noqa: E731
-        syn_pre, syn_post = cat(pre, np.int64), cat(post, np.int64)
-        order = np.argsort(syn_pre, kind="stable")
-        self.syn_pre = syn_pre[order].astype(np.int32)
-        self.syn_post = syn_post[order].astype(np.int32)
-        self.syn_ptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(self.syn_pre, minlength=n), out=self.syn_ptr[1:])
-        self.in_syn = np.argsort(self.syn_post, kind="stable").astype(np.int64)
-        self.in_ptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(self.syn_post, minlength=n), out=self.in_ptr[1:])
-        self.rule = {k: cat(v, np.float64)[order] for k, v in rule_cols.items()}
-        self.plastic_syn = np.flatnonzero(cat(plastic, np.bool_)[order]).astype(np.int64)
-        self.has_plasticity = len(self.plastic_syn) > 0
+                pre_decay[self.proj_pre_lo[c]:self.proj_pre_hi[c]] = math.exp(-dt_ms / rule.tau_pre_ms)
+                post_decay[self.proj_post_lo[c]:self.proj_post_hi[c]] = math.exp(-dt_ms / rule.tau_post_ms)
+                if isinstance(rule, RewardSTDP):
+                    self.baseline_tau_ms = rule.tau_baseline_ms
+        cat = lambda parts, kind: np.concatenate(parts).astype(kind) if parts else np.zeros(0, kind)  # noqa: E731
+        self.row_ptr, self.in_ptr, self.in_syn = cat(row_ptr, np.int64), cat(in_ptr, np.int64), cat(in_syn, np.int64)
+        self.syn_pre, self.syn_post = cat(syn_pre, np.int32), cat(syn_post, np.int32)
+        self._spec_order = cat(order, np.int64)
+        self.proj_dense = np.array(dense, dtype=np.bool_)
+        self.pre_decay, self.post_decay = pre_decay, post_decay
+        plastic = [c for c, projection in enumerate(proj) if projection.plasticity is not None]
+        ranges = sorted({(int(lo), int(hi)) for c in plastic for lo, hi in (
+            (self.proj_pre_lo[c], self.proj_pre_hi[c]), (self.proj_post_lo[c], self.proj_post_hi[c]))})
+        self.trace_ranges = np.array(ranges, dtype=np.int64).reshape(-1, 2)
         self.learning = spec.learning
-
         self.arrays: dict[str, np.ndarray] = {
-            "weight_mv": cat(weight, np.float64)[order],
+            "weight_mv": cat(weights, dtype),
             "reward_baseline": np.zeros(1),
-            "v_mv": per_neuron["v_rest_mv"].copy(),
-            "i_syn_mv": np.zeros(n),
+            "v_mv": v,
+            "g_exc_mv": np.zeros(n, dtype=dtype),
+            "g_inh_mv": np.zeros(n, dtype=dtype),
             "refractory_left": np.zeros(n, dtype=np.int32),
-            "pre_trace": np.zeros(n),
-            "post_trace": np.zeros(n),
-            "eligibility": np.zeros(len(self.syn_pre)),
+            "adaptation": adapt,
+            "pre_trace": np.zeros(n, dtype=dtype),
+            "post_trace": np.zeros(n, dtype=dtype),
+            "eligibility": np.zeros(n_syn, dtype=dtype),
+            "next_tick": next_tick,
             "rng_state": make_rng_state(seed),
+            "tick": np.zeros(1, dtype=np.int64),
         }
         self._spiked = np.zeros(n, dtype=np.int32)
-        self._synapse_order = order
+        self._pop_spike_end = np.zeros(n_pops, dtype=np.int64)
+        self._out_ids = np.empty(MIN_OUT_CAPACITY, dtype=np.int32)
 
     @property
     def n_readout(self) -> int:
         return self.readout_hi - self.readout_lo
+
+    def _check_inputs(self, inputs: SpikeFrames) -> None:
+        """Refuse ids outside the input population and more spikes in a tick than input neurons."""
+        inputs.validate(self.n_input, name="numba backend: input spikes")
+        if inputs.n_ticks and int(np.diff(inputs.tick_ptr).max()) > self.n_input:
+            raise ValueError(f"numba backend: input spikes: more spikes in one tick than the {self.n_input} input neurons")
 
     def step(self, inputs: SpikeFrames, reward: float) -> SpikeFrames:
         """Advance len(inputs) ticks. ``reward`` (dimensionless) sets dopamine = reward - running baseline."""
@@ -117,33 +199,33 @@ class NumbaBackend:
         a = self.arrays
         n_ticks = inputs.n_ticks
         dopamine = 0.0
-        if self.has_plasticity:
+        if self.baseline_tau_ms is not None:
             baseline = a["reward_baseline"]
             dopamine = float(reward) - baseline[0]
             if self.learning:
-                alpha = 1.0 - math.exp(-n_ticks * self.spec.dt_us / 1000.0 / self.baseline_tau_ms)
-                baseline[0] += alpha * dopamine
+                baseline[0] += (1.0 - math.exp(-n_ticks * self.spec.dt_us / 1000.0 / self.baseline_tau_ms)) * dopamine
         out_ptr = np.zeros(n_ticks + 1, dtype=np.int64)
-        out_ids = np.empty(n_ticks * self.n_readout, dtype=np.int32)
-        p = self.params
-        n_out = run_block(
-            inputs.tick_ptr, inputs.neuron_ids, self.n_input,
-            a["v_mv"], a["i_syn_mv"], a["refractory_left"],
-            p["decay_mem"], p["decay_syn"], p["v_rest_mv"], p["v_reset_mv"], p["v_th_mv"], self.refractory_ticks,
-            p["noise_mv"], a["rng_state"],
-            self.syn_ptr, self.syn_post, self.syn_pre, self.in_ptr, self.in_syn, a["weight_mv"],
-            self.plastic_syn, self.rule["a_plus"], self.rule["a_minus"], self.rule["learning_rate"],
-            self.rule["w_min_mv"], self.rule["w_max_mv"], self.rule["eligibility_decay"],
-            a["pre_trace"], a["post_trace"], a["eligibility"], self.pre_decay, self.post_decay,
-            dopamine, self.learning, self.readout_lo, self.readout_hi, self._spiked, out_ptr, out_ids,
-        )
-        return SpikeFrames(out_ptr, out_ids[:n_out])
-
-    def _check_inputs(self, inputs: SpikeFrames) -> None:
-        """Refuse ids outside the input population and repeated ids in a tick (they would overrun buffers)."""
-        inputs.validate(self.n_input, name="numba backend: input spikes")
-        if inputs.n_ticks and int(np.diff(inputs.tick_ptr).max()) > self.n_input:
-            raise ValueError(f"numba backend: input spikes: more spikes in one tick than the {self.n_input} input neurons")
+        done = n_out = 0
+        while done < n_ticks:
+            if len(self._out_ids) - n_out < self.n_readout:
+                self._out_ids = np.concatenate((self._out_ids, np.empty(len(self._out_ids), dtype=np.int32)))
+            ptr = inputs.tick_ptr[done:]
+            ticks, count = run_ticks(
+                a["tick"][0], n_ticks - done, ptr - ptr[0], inputs.neuron_ids[ptr[0]:],
+                self.pop_model, self.pop_lo, self.pop_hi, self.pop_params,
+                a["v_mv"], a["g_exc_mv"], a["g_inh_mv"], a["refractory_left"], a["adaptation"], a["next_tick"], self.log_keep,
+                a["rng_state"], a["pre_trace"], a["post_trace"], self.pre_decay, self.post_decay, self.trace_ranges,
+                self.proj_pre_lo, self.proj_pre_hi, self.proj_post_lo, self.proj_post_hi, self.proj_dense, self.proj_port,
+                self.proj_rule, self.proj_rule_params, self.proj_row_off, self.proj_in_off, self.row_ptr,
+                self.in_ptr, self.in_syn, self.syn_pre, self.syn_post, a["weight_mv"], a["eligibility"],
+                dopamine, self.learning, self.readout_lo, self.readout_hi, self._spiked, self._pop_spike_end,
+                out_ptr[done:], self._out_ids[n_out:],
+            )
+            out_ptr[done:done + ticks + 1] += n_out
+            a["tick"][0] += ticks
+            done += ticks
+            n_out += count
+        return SpikeFrames(out_ptr, self._out_ids[:n_out].copy())
 
     def set_learning(self, enabled: bool) -> None:
         """Switch on-line weight updates on or off (traces keep running either way)."""
@@ -155,7 +237,7 @@ class NumbaBackend:
         for proj in self.spec.projections:
             if proj.name == projection:
                 unsorted = np.empty_like(self.arrays["weight_mv"])
-                unsorted[self._synapse_order] = self.arrays["weight_mv"]
+                unsorted[self._spec_order] = self.arrays["weight_mv"]
                 return unsorted[start : start + len(proj.pre_idx)].copy()
             start += len(proj.pre_idx)
         raise ValueError(f"numba backend: no projection named {projection!r}")
@@ -178,3 +260,4 @@ class NumbaBackend:
 
     def close(self) -> None:
         self.spec = None
+

@@ -13,13 +13,15 @@ import numpy as np
 class LIFParams:
     """Current-based leaky integrate-and-fire parameters (times in ms, potentials in mV).
 
-    Dynamics per tick of dt: i_syn decays with tau_syn_ms; v relaxes to v_rest_mv + i_syn with tau_mem_ms;
-    v >= v_th_mv emits a spike, resets to v_reset_mv and holds for refractory_ms. ``noise_mv`` is the
-    standard deviation of Gaussian membrane noise added every tick (exploration for learning).
+    dv/dt = (g_exc + g_inh - (v - v_rest)) / tau_mem, dg_x/dt = -g_x / tau_x, integrated exactly per tick;
+    a synapse's weight (mV) is added to g_exc or g_inh (its projection's port). v >= v_th_mv emits a spike,
+    resets to v_reset_mv and holds it for refractory_ms. ``noise_mv`` is the standard deviation of Gaussian
+    membrane noise added every tick (exploration for learning).
     """
 
     tau_mem_ms: float = 20.0
-    tau_syn_ms: float = 5.0
+    tau_exc_ms: float = 5.0
+    tau_inh_ms: float = 5.0
     v_rest_mv: float = 0.0
     v_reset_mv: float = 0.0
     v_th_mv: float = 10.0
@@ -27,7 +29,7 @@ class LIFParams:
     noise_mv: float = 0.0
 
     def validate(self, owner: str) -> None:
-        for key in ("tau_mem_ms", "tau_syn_ms"):
+        for key in ("tau_mem_ms", "tau_exc_ms", "tau_inh_ms"):
             if not getattr(self, key) > 0:
                 raise ValueError(f"{owner}.{key}: must be > 0, got {getattr(self, key)}")
         for key in ("refractory_ms", "noise_mv"):
@@ -37,21 +39,66 @@ class LIFParams:
             raise ValueError(f"{owner}.v_th_mv: must exceed v_reset_mv ({self.v_reset_mv}), got {self.v_th_mv}")
 
 
+KINDS = ("input", "poisson", "lif", "alif", "lif_cond", "izhikevich")
+SPIKING_KINDS = KINDS[2:]
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    """Parameters of the non-LIF models (units in names; the LIF table gives the rest).
+
+    alif: adaptive threshold, theta jumps by d_theta_mv at a spike and decays with tau_adapt_ms.
+    lif_cond: reversal potentials e_exc_mv / e_inh_mv; weights are conductances relative to the leak.
+    izhikevich: a (1/ms), b (1/ms), c (mV reset), d (mV/ms jump of u), Euler sub-steps per tick for v.
+    alif and izhikevich sum both input ports into one current.
+    """
+
+    tau_adapt_ms: float = 100.0
+    d_theta_mv: float = 1.0
+    e_exc_mv: float = 0.0
+    e_inh_mv: float = -80.0
+    a: float = 0.02
+    b: float = 0.2
+    c: float = -65.0
+    d: float = 8.0
+    substeps: int = 2
+
+    def validate(self, owner: str) -> None:
+        if not self.tau_adapt_ms > 0:
+            raise ValueError(f"{owner}.tau_adapt_ms: must be > 0, got {self.tau_adapt_ms}")
+        if self.substeps < 1:
+            raise ValueError(f"{owner}.substeps: must be >= 1, got {self.substeps}")
+
+
 @dataclass(frozen=True)
 class PopulationSpec:
-    """A group of neurons. ``kind`` is ``"input"`` (driven by input spikes only) or ``"lif"``."""
+    """A group of neurons. ``kind``: ``"input"`` (spikes given to step()), ``"poisson"`` (independent
+    Bernoulli-per-tick spikes at ``rate_hz`` per neuron), ``"lif"``, ``"alif"``, ``"lif_cond"`` or ``"izhikevich"``. ``v_init_mv`` optionally sets the
+    initial membrane potential of each neuron (default: v_rest)."""
 
     name: str
     size: int
     kind: str = "lif"
     lif: LIFParams = field(default_factory=LIFParams)
+    rate_hz: np.ndarray | None = None
+    v_init_mv: np.ndarray | None = None
+    model: ModelParams = field(default_factory=ModelParams)
 
     def validate(self) -> None:
+        owner = f"population {self.name!r}"
         if self.size <= 0:
-            raise ValueError(f"population {self.name!r}.size: must be > 0, got {self.size}")
-        if self.kind not in ("input", "lif"):
-            raise ValueError(f"population {self.name!r}.kind: must be 'input' or 'lif', got {self.kind!r}")
-        self.lif.validate(f"population {self.name!r}.lif")
+            raise ValueError(f"{owner}.size: must be > 0, got {self.size}")
+        if self.kind not in KINDS:
+            raise ValueError(f"{owner}.kind: must be one of {', '.join(KINDS)}, got {self.kind!r}")
+        self.lif.validate(f"{owner}.lif")
+        self.model.validate(f"{owner}.model")
+        if self.kind == "poisson":
+            if self.rate_hz is None or np.shape(self.rate_hz) != (self.size,):
+                raise ValueError(f"{owner}.rate_hz: a poisson population needs one rate per neuron ({self.size})")
+            if not np.all(np.isfinite(self.rate_hz)) or np.any(np.asarray(self.rate_hz) < 0):
+                raise ValueError(f"{owner}.rate_hz: rates must be finite and >= 0")
+        if self.v_init_mv is not None and np.shape(self.v_init_mv) != (self.size,):
+            raise ValueError(f"{owner}.v_init_mv: needs one value per neuron ({self.size})")
 
 
 @dataclass(frozen=True)
@@ -85,11 +132,35 @@ class RewardSTDP:
 
 
 @dataclass(frozen=True)
+class PairSTDP:
+    """Pair-based additive STDP with all-to-all trace interaction and hard bounds.
+
+    On a presynaptic spike: w += a_post_mv * post_trace; on a postsynaptic spike: w += a_pre_mv * pre_trace;
+    each clipped to [w_min_mv, w_max_mv]. Traces jump by 1 on a spike and decay with tau_pre_ms / tau_post_ms.
+    a_post_mv is negative for depression.
+    """
+
+    tau_pre_ms: float = 20.0
+    tau_post_ms: float = 20.0
+    a_pre_mv: float = 0.005
+    a_post_mv: float = -0.00525
+    w_min_mv: float = 0.0
+    w_max_mv: float = 0.5
+
+    def validate(self, owner: str) -> None:
+        for key in ("tau_pre_ms", "tau_post_ms"):
+            if not getattr(self, key) > 0:
+                raise ValueError(f"{owner}.{key}: must be > 0, got {getattr(self, key)}")
+        if not self.w_max_mv >= self.w_min_mv:
+            raise ValueError(f"{owner}.w_max_mv: must be >= w_min_mv ({self.w_min_mv}), got {self.w_max_mv}")
+
+
+@dataclass(frozen=True)
 class ProjectionSpec:
     """Synapses from ``pre`` to ``post`` given as parallel arrays (local neuron indices, weights in mV).
 
-    A spike of presynaptic neuron i adds weight_mv to the synaptic current of its target one tick later.
-    ``plasticity`` is None for fixed synapses.
+    A spike of presynaptic neuron i adds weight_mv to its target's ``port`` input (``"exc"`` or ``"inh"``,
+    each with its own time constant), felt from the next tick. ``plasticity`` is None for fixed synapses.
     """
 
     name: str
@@ -98,18 +169,21 @@ class ProjectionSpec:
     pre_idx: np.ndarray
     post_idx: np.ndarray
     weight_mv: np.ndarray
-    plasticity: RewardSTDP | None = None
+    plasticity: RewardSTDP | PairSTDP | None = None
+    port: str = "exc"
 
 
 @dataclass(frozen=True)
 class NetworkSpec:
-    """A whole network: populations, projections, the readout population and the tick length (µs)."""
+    """A whole network: populations, projections, the readout population, the tick length (µs) and the
+    floating-point type of the state (``float64``, or ``float32`` for speed)."""
 
     populations: tuple[PopulationSpec, ...]
     projections: tuple[ProjectionSpec, ...]
     readout: str
     dt_us: int = 1000
     learning: bool = True
+    dtype: str = "float64"
 
     def population(self, name: str) -> PopulationSpec:
         for pop in self.populations:
@@ -118,8 +192,8 @@ class NetworkSpec:
         raise ValueError(f"network: no population named {name!r}")
 
     @property
-    def input(self) -> PopulationSpec:
-        return next(p for p in self.populations if p.kind == "input")
+    def input(self) -> PopulationSpec | None:
+        return next((p for p in self.populations if p.kind == "input"), None)
 
     def offsets(self) -> dict[str, int]:
         """First global neuron index of each population (populations are laid out in order)."""
@@ -142,16 +216,21 @@ class NetworkSpec:
             raise ValueError(f"network.populations: duplicate names in {names}")
         for pop in self.populations:
             pop.validate()
-        if [p.kind for p in self.populations].count("input") != 1 or self.populations[0].kind != "input":
-            raise ValueError("network.populations: exactly one 'input' population is required, listed first")
-        if self.population(self.readout).kind != "lif":
-            raise ValueError(f"network.readout: {self.readout!r} must be a 'lif' population")
-        rules = set()
+        if self.dtype not in ("float64", "float32"):
+            raise ValueError(f"network.dtype: must be 'float64' or 'float32', got {self.dtype!r}")
+        kinds = [p.kind for p in self.populations]
+        if kinds.count("input") > 1 or ("input" in kinds and kinds[0] != "input"):
+            raise ValueError("network.populations: at most one 'input' population, listed first")
+        if self.population(self.readout).kind not in SPIKING_KINDS:
+            raise ValueError(f"network.readout: {self.readout!r} must be a neuron population")
+        rules, baselines = set(), set()
         for proj in self.projections:
             owner = f"projection {proj.name!r}"
             pre, post = self.population(proj.pre), self.population(proj.post)
-            if post.kind == "input":
-                raise ValueError(f"{owner}.post: cannot target the input population {post.name!r}")
+            if post.kind not in SPIKING_KINDS:
+                raise ValueError(f"{owner}.post: must be a neuron population, {post.name!r} is {post.kind!r}")
+            if proj.port not in ("exc", "inh"):
+                raise ValueError(f"{owner}.port: must be 'exc' or 'inh', got {proj.port!r}")
             n = len(proj.pre_idx)
             if not (len(proj.post_idx) == n == len(proj.weight_mv)):
                 raise ValueError(f"{owner}: pre_idx, post_idx and weight_mv must have the same length")
@@ -163,6 +242,10 @@ class NetworkSpec:
                 raise ValueError(f"{owner}.weight_mv: must be finite")
             if proj.plasticity is not None:
                 proj.plasticity.validate(f"{owner}.plasticity")
-                rules.add((proj.plasticity.tau_pre_ms, proj.plasticity.tau_post_ms, proj.plasticity.tau_baseline_ms))
+                rules.add((proj.plasticity.tau_pre_ms, proj.plasticity.tau_post_ms))
+                if isinstance(proj.plasticity, RewardSTDP):
+                    baselines.add(proj.plasticity.tau_baseline_ms)
         if len(rules) > 1:
-            raise ValueError("network.projections: plastic projections must share tau_pre_ms, tau_post_ms and tau_baseline_ms")
+            raise ValueError("network.projections: plastic projections must share tau_pre_ms and tau_post_ms")
+        if len(baselines) > 1:
+            raise ValueError("network.projections: reward-STDP projections must share tau_baseline_ms")

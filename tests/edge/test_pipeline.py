@@ -13,7 +13,7 @@ from edge.replay import replay
 
 DATA = Path(os.environ.get("NEUROEDGE_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
 DVS = DATA / "events" / "dvs.aedat4"
-GOLDEN_DVS_SEED7 = "640c307c0aa2afaccc028b0856f7db5b07c95f3c0712ff51cbf57d484e9df91a"
+GOLDEN_DVS_SEED7 = "4c4737ad8c29aef1454da98cb45e8233ebbf77a07ff6f9dc7eb7e23e97bc51d5"
 
 
 def run_blocks(seed: int, n_blocks: int, learning: bool = True):

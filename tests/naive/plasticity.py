@@ -1,5 +1,8 @@
-"""Plain-Python references for snn.plasticity over an explicit list of (pre, post) synapses."""
+"""Plain-Python references for snn.plasticity's trace kernels and for the postsynaptic / dopamine halves of
+snn.engine_kernel's rules (postsynaptic_plasticity, apply_dopamine) on a naive.synapses.NaiveProjection."""
 from __future__ import annotations
+
+from naive.synapses import RULE_PAIR, RULE_REWARD
 
 
 def decay_traces_ref(trace, decay: float) -> None:
@@ -12,31 +15,27 @@ def bump_traces_ref(trace, spiked) -> None:
         trace[i] += 1.0
 
 
-def eligibility_on_pre_ref(spiked, synapses, a_minus, post_trace, eligibility) -> None:
-    """Every synapse leaving a presynaptic spiker: eligibility -= a_minus * post_trace[post]."""
-    for i in spiked:
-        for s, (pre, post) in enumerate(synapses):
-            if pre == i:
-                eligibility[s] -= a_minus[s] * post_trace[post]
-
-
-def eligibility_on_post_ref(spiked, synapses, a_plus, pre_trace, eligibility) -> None:
-    """Every synapse onto a postsynaptic spiker: eligibility += a_plus * pre_trace[pre]."""
+def postsynaptic_ref(proj, spiked, pre_trace, learn: bool) -> None:
+    """Every synapse onto a spiking target: pair STDP (when learning) w = clip(w + a_pre * pre_trace[pre]);
+    reward STDP (always) eligibility += a_plus * pre_trace[pre]."""
     for j in spiked:
-        for s, (pre, post) in enumerate(synapses):
-            if post == j:
-                eligibility[s] += a_plus[s] * pre_trace[pre]
+        if not proj.post_lo <= j < proj.post_hi:
+            continue
+        for s, (pre, post) in enumerate(proj.synapses):
+            if post != j:
+                continue
+            if proj.rule == RULE_PAIR:
+                if learn:
+                    proj.weight[s] = proj.clip(proj.weight[s] + proj.a_pre * float(pre_trace[pre]))
+            elif proj.rule == RULE_REWARD:
+                proj.eligibility[s] += proj.a_pre * float(pre_trace[pre])
 
 
-def apply_dopamine_ref(plastic, weight, eligibility, learning_rate, w_min, w_max, eligibility_decay,
-                       dopamine: float, learn: bool) -> None:
-    """For each plastic synapse s: if learning, w += lr * dopamine * e clipped to [w_min, w_max]; e *= decay."""
-    for s in plastic:
+def apply_dopamine_ref(proj, dopamine: float, learn: bool) -> None:
+    """Reward STDP, every tick: when learning w = clip(w + lr * dopamine * e); then e *= eligibility decay."""
+    if proj.rule != RULE_REWARD:
+        return
+    for s in range(len(proj.synapses)):
         if learn:
-            w = weight[s] + learning_rate[s] * dopamine * eligibility[s]
-            if w < w_min[s]:
-                w = w_min[s]
-            if w > w_max[s]:
-                w = w_max[s]
-            weight[s] = w
-        eligibility[s] = eligibility[s] * eligibility_decay[s]
+            proj.weight[s] = proj.clip(proj.weight[s] + proj.learning_rate * dopamine * proj.eligibility[s])
+        proj.eligibility[s] *= proj.eligibility_decay

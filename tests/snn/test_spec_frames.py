@@ -99,7 +99,7 @@ def test_valid_spec_passes_and_loads():
         (lambda: with_population(2, lif=LIFParams(noise_mv=-1.0)), r"population 'out'\.lif\.noise_mv"),
         (lambda: with_population(1, lif=LIFParams(v_th_mv=0.0, v_reset_mv=1.0)), r"population 'hid'\.lif\.v_th_mv"),
         (lambda: with_population(1, name="in"), "duplicate names"),
-        (lambda: with_population(0, kind="lif"), "exactly one 'input'"),
+        (lambda: with_population(1, kind="input"), "at most one 'input'"),
         (lambda: spec(readout="in"), r"network\.readout: 'in'"),
         (lambda: spec(readout="nope"), "no population named 'nope'"),
         (lambda: with_projection(1, post="in"), r"projection 'hid_out'\.post"),

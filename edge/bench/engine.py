@@ -1,0 +1,65 @@
+"""Engine benchmarks W1 (CUBA) and W2 (on-line STDP) of ../shared/bench/WORKLOADS.md on the numba back end.
+
+Times the simulation loop only; construction and compilation are reported apart. ``compare`` adds Brian2.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from snn.frames import SpikeFrames
+from snn.numba_backend import NumbaBackend
+from snn.spec import NetworkSpec
+from snn.workloads import cuba_spec, stdp_spec
+
+CUBA_TICKS = 10_000   # 1 s at dt = 0.1 ms
+STDP_TICKS = 20_000   # 10 s at dt = 0.5 ms
+
+
+def _warm_up(spec: NetworkSpec) -> float:
+    """Compile (or load from cache) the kernels for this spec's types on a copy; returns seconds."""
+    start = time.perf_counter()
+    backend = NumbaBackend()
+    backend.load(spec, seed=0)
+    backend.step(SpikeFrames.empty(2), 0.0)
+    return time.perf_counter() - start
+
+
+def run_workload(name: str, n: int | None = None, dtype: str = "float64", seed: int | None = None) -> dict:
+    """Build, compile and run one workload; the JSON fields of ``bench cuba`` / ``bench stdp``.
+
+    Seeds: W1 0 (WORKLOADS.md fixes none; its rate varies by about 0.2 Hz between random graphs), W2 42 (fixed there).
+    """
+    seed = (0 if name == "cuba" else 42) if seed is None else seed
+    start = time.perf_counter()
+    spec = cuba_spec(n, seed=seed, dtype=dtype) if name == "cuba" else stdp_spec(seed=seed, dtype=dtype)
+    backend = NumbaBackend()
+    backend.load(spec, seed=seed)
+    build_s = time.perf_counter() - start
+    compile_s = _warm_up(spec)
+    ticks = CUBA_TICKS if name == "cuba" else STDP_TICKS
+    start = time.perf_counter()
+    spikes = backend.step(SpikeFrames.empty(ticks), 0.0)
+    wall_s = time.perf_counter() - start
+    n_readout = backend.n_readout
+    sim_s = ticks * spec.dt_us * 1e-6
+    result = {
+        "workload": "W1 CUBA" if name == "cuba" else "W2 STDP", "backend": backend.name, "dtype": dtype,
+        "neurons": spec.n_neurons, "synapses": int(sum(len(p.pre_idx) for p in spec.projections)),
+        "sim_seconds": sim_s, "wall_s": round(wall_s, 4), "build_s": round(build_s, 3),
+        "compile_s": round(compile_s, 3), "rate_hz": round(spikes.n_spikes / n_readout / sim_s, 4),
+        "spikes": spikes.n_spikes, "seed": seed,
+    }
+    if name == "stdp":
+        result["final_mean_weight_mv"] = round(float(np.mean(backend.weights("input_exc"))), 5)
+    return result
+
+
+def compare_brian2(result: dict, name: str, n: int | None, log) -> dict:
+    """Run the same workload in Brian2 cpp_standalone (its own venv) and add its time and the speed-up."""
+    from edge.bench.brian2_compare import brian2_wall_s, ensure_brian2_venv
+
+    ensure_brian2_venv(log)
+    theirs = brian2_wall_s(name, n, log=log)
+    return {**result, **theirs, "speedup_vs_brian2": round(theirs["brian2_wall_s"] / result["wall_s"], 2)}

@@ -1,0 +1,288 @@
+"""The reference back end's tick loop: one Numba call advances every population and projection for a block.
+
+Per tick: input/Poisson/LIF spikes -> traces -> per projection: propagation and presynaptic plasticity ->
+postsynaptic plasticity -> dopamine-gated eligibility -> readout. Model and rule codes are in snn.codes.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from snn.codes import (
+    MODEL_ALIF, MODEL_INPUT, MODEL_IZHIKEVICH, MODEL_LIF, MODEL_LIF_COND, MODEL_POISSON, P_D_THETA, P_DECAY_ADAPT,
+    P_DT_MS, P_E_EXC, P_E_INH, P_IZ_A, P_IZ_B, P_IZ_C, P_IZ_D, P_IZ_SUBSTEPS, P_TAU_MEM, P_DECAY_EXC, P_DECAY_INH, P_DECAY_MEM, P_K_EXC, P_K_INH, P_NOISE,
+    P_REFRACTORY, P_V_RESET, P_V_REST, P_V_TH, R_A_MINUS, R_A_PLUS, R_ELIG_DECAY, R_LEARNING_RATE, R_W_MAX,
+    R_W_MIN, RULE_NONE, RULE_PAIR_STDP, RULE_REWARD_STDP,
+)
+from snn.neuron_models import alif_step, izhikevich_step, lif_cond_step, lif_exact_integrate
+from snn.rng import next_normal, next_uniform
+
+
+@njit(cache=True)
+def lif_add_noise(v_mv, refractory_left, lo, hi, noise_mv, rng_state):
+    """Gaussian membrane noise (std noise_mv), at the start of a tick, on every neuron that integrates in it
+    (not refractory); the noise then relaxes with the membrane like any other deviation."""
+    for j in range(lo, hi):
+        if refractory_left[j] == 0:
+            v_mv[j] += noise_mv * next_normal(rng_state)
+
+
+THRESHOLD_CHUNK = 64
+
+
+@njit(cache=True)
+def lif_threshold(v_mv, refractory_left, lo, hi, v_th_mv, v_reset_mv, refractory_ticks, spiked_ids, n_spiked):
+    """v >= v_th: spike, reset to v_reset and hold for refractory_ticks. Appends ids; returns the new count.
+
+    Spikes are rare, so each chunk of neurons is first tested with a vectorised maximum."""
+    for start in range(lo, hi, THRESHOLD_CHUNK):
+        stop = min(start + THRESHOLD_CHUNK, hi)
+        if chunk_max(v_mv, start, stop) < v_th_mv:
+            continue
+        for j in range(start, stop):
+            if v_mv[j] >= v_th_mv:
+                v_mv[j] = v_reset_mv
+                refractory_left[j] = refractory_ticks
+                spiked_ids[n_spiked] = j
+                n_spiked += 1
+    return n_spiked
+
+
+@njit(cache=True, fastmath=True)
+def chunk_max(values, start, stop):
+    best = values[start]
+    for j in range(np.uint64(start + 1), np.uint64(stop)):
+        best = max(best, values[j])
+    return best
+
+
+@njit(cache=True)
+def poisson_spikes(next_tick, log_keep, lo, hi, tick, rng_state, spiked_ids, n_spiked):
+    """Bernoulli-per-tick (Poisson) spikes drawn as geometric intervals: neuron j spikes when next_tick[j] ==
+    tick, then waits 1 + floor(log(u) / log(1 - p)) ticks (log_keep = log(1 - p), p the per-tick probability)."""
+    for j in range(lo, hi):
+        if next_tick[j] == tick:
+            spiked_ids[n_spiked] = j
+            n_spiked += 1
+            next_tick[j] = tick + geometric_ticks(log_keep[j], rng_state)
+    return n_spiked
+
+
+@njit(cache=True)
+def geometric_ticks(log_keep, rng_state):
+    """Ticks to the next success of a per-tick Bernoulli(p) process (>= 1); a huge number when p == 0."""
+    if log_keep == 0.0:
+        return np.int64(1) << 60
+    u = 1.0 - next_uniform(rng_state)
+    return np.int64(1) + np.int64(np.log(u) / log_keep)
+
+
+@njit(cache=True)
+def merge_ports(g_exc_mv, g_inh_mv, lo, hi):
+    """Models with one input current (alif, izhikevich) take the sum of both ports, in g_exc."""
+    for j in range(np.uint64(lo), np.uint64(hi)):
+        g_exc_mv[j] += g_inh_mv[j]
+        g_inh_mv[j] = 0.0
+
+
+@njit(cache=True)
+def decay_inputs(g_mv, lo, hi, decay):
+    for j in range(np.uint64(lo), np.uint64(hi)):
+        g_mv[j] *= decay
+
+
+@njit(cache=True, fastmath=True)
+def decay_range(trace, decay, lo, hi):
+    """trace *= decay over neurons lo..hi-1 (decay = exp(-dt / tau) per neuron)."""
+    for i in range(np.uint64(lo), np.uint64(hi)):
+        trace[i] *= decay[i]
+
+
+@njit(cache=True)
+def run_ticks(
+    t_first, n_ticks, in_tick_ptr, in_ids,
+    pop_model, pop_lo, pop_hi, pop_params,
+    v_mv, g_exc_mv, g_inh_mv, refractory_left, adaptation, next_tick, log_keep, rng_state,
+    pre_trace, post_trace, pre_decay, post_decay, trace_ranges,
+    proj_pre_lo, proj_pre_hi, proj_post_lo, proj_post_hi, proj_dense, proj_port, proj_rule, proj_rule_params,
+    proj_row_off, proj_in_off, row_ptr, in_ptr, in_syn, syn_pre, syn_post, weight_mv, eligibility,
+    dopamine, learn, readout_lo, readout_hi, spiked_ids, pop_spike_end, out_tick_ptr, out_ids,
+):
+    """Advance up to ``n_ticks`` ticks from tick index ``t_first`` (global tick counter of the network).
+
+    Stops early, at a tick boundary, when ``out_ids`` could overflow; returns (ticks done, readout spikes).
+    """
+    n_pops = pop_model.shape[0]
+    n_proj = proj_port.shape[0]
+    n_readout = readout_hi - readout_lo
+    n_out = 0
+    out_tick_ptr[0] = 0
+    for k in range(n_ticks):
+        if n_out + n_readout > out_ids.shape[0]:
+            return k, n_out
+        tick = t_first + k
+        n_spiked = 0
+        for p in range(n_pops):
+            model = pop_model[p]
+            lo, hi = pop_lo[p], pop_hi[p]
+            prm = pop_params[p]
+            if model == MODEL_INPUT:
+                for q in range(in_tick_ptr[k], in_tick_ptr[k + 1]):
+                    spiked_ids[n_spiked] = in_ids[q]
+                    n_spiked += 1
+            elif model == MODEL_POISSON:
+                n_spiked = poisson_spikes(next_tick, log_keep, lo, hi, tick, rng_state, spiked_ids, n_spiked)
+            elif model == MODEL_LIF:
+                if prm[P_NOISE] > 0.0:
+                    lif_add_noise(v_mv, refractory_left, lo, hi, prm[P_NOISE], rng_state)
+                lif_exact_integrate(v_mv, g_exc_mv, g_inh_mv, refractory_left, lo, hi, prm[P_V_REST], prm[P_V_RESET],
+                                    prm[P_DECAY_MEM], prm[P_K_EXC], prm[P_K_INH], prm[P_DECAY_EXC], prm[P_DECAY_INH])
+                n_spiked = lif_threshold(v_mv, refractory_left, lo, hi, prm[P_V_TH], prm[P_V_RESET],
+                                         np.int32(prm[P_REFRACTORY]), spiked_ids, n_spiked)
+            elif model == MODEL_ALIF:
+                merge_ports(g_exc_mv, g_inh_mv, lo, hi)
+                n_spiked = alif_step(v_mv, g_exc_mv, adaptation, refractory_left, lo, hi, prm[P_V_REST],
+                                     prm[P_V_RESET], prm[P_V_TH], prm[P_DECAY_MEM], prm[P_K_EXC], prm[P_DECAY_EXC],
+                                     prm[P_DECAY_ADAPT], prm[P_D_THETA], np.int32(prm[P_REFRACTORY]),
+                                     spiked_ids, n_spiked)
+            elif model == MODEL_LIF_COND:
+                n_spiked = lif_cond_step(v_mv, g_exc_mv, g_inh_mv, refractory_left, lo, hi, prm[P_V_REST],
+                                         prm[P_V_RESET], prm[P_V_TH], prm[P_E_EXC], prm[P_E_INH], prm[P_DT_MS],
+                                         prm[P_TAU_MEM], prm[P_DECAY_EXC], prm[P_DECAY_INH],
+                                         np.int32(prm[P_REFRACTORY]), spiked_ids, n_spiked)
+            elif model == MODEL_IZHIKEVICH:
+                merge_ports(g_exc_mv, g_inh_mv, lo, hi)
+                n_spiked = izhikevich_step(v_mv, adaptation, g_exc_mv, lo, hi, prm[P_IZ_A], prm[P_IZ_B],
+                                           prm[P_IZ_C], prm[P_IZ_D], prm[P_DT_MS], np.int64(prm[P_IZ_SUBSTEPS]),
+                                           spiked_ids, n_spiked)
+                decay_inputs(g_exc_mv, lo, hi, prm[P_DECAY_EXC])
+            pop_spike_end[p] = n_spiked
+        for r in range(trace_ranges.shape[0]):
+            decay_range(pre_trace, pre_decay, trace_ranges[r, 0], trace_ranges[r, 1])
+            decay_range(post_trace, post_decay, trace_ranges[r, 0], trace_ranges[r, 1])
+        if trace_ranges.shape[0] > 0:
+            for q in range(n_spiked):
+                pre_trace[spiked_ids[q]] += 1.0
+        for c in range(n_proj):
+            propagate_projection(c, spiked_ids, n_spiked, proj_pre_lo, proj_pre_hi, proj_post_lo, proj_dense, proj_port,
+                                 proj_rule, proj_rule_params, proj_row_off, row_ptr, syn_post, weight_mv,
+                                 eligibility, post_trace, g_exc_mv, g_inh_mv, learn)
+        for p in range(n_pops):
+            if pop_model[p] >= MODEL_LIF and trace_ranges.shape[0] > 0:
+                start = 0 if p == 0 else pop_spike_end[p - 1]
+                for q in range(start, pop_spike_end[p]):
+                    post_trace[spiked_ids[q]] += 1.0
+        for c in range(n_proj):
+            if proj_rule[c] != RULE_NONE:
+                postsynaptic_plasticity(c, spiked_ids, n_spiked, proj_post_lo, proj_post_hi, proj_rule,
+                                        proj_rule_params, proj_in_off, in_ptr, in_syn, syn_pre, weight_mv,
+                                        eligibility, pre_trace, learn)
+            if proj_rule[c] == RULE_REWARD_STDP:
+                apply_dopamine(c, proj_rule_params, row_ptr, proj_row_off, proj_pre_lo, proj_pre_hi, weight_mv,
+                               eligibility, dopamine, learn)
+        for q in range(n_spiked):
+            j = spiked_ids[q]
+            if readout_lo <= j < readout_hi:
+                out_ids[n_out] = j - readout_lo
+                n_out += 1
+        out_tick_ptr[k + 1] = n_out
+    return n_ticks, n_out
+
+
+@njit(cache=True)
+def propagate_projection(c, spiked_ids, n_spiked, proj_pre_lo, proj_pre_hi, proj_post_lo, proj_dense, proj_port, proj_rule,
+                         proj_rule_params, proj_row_off, row_ptr, syn_post, weight_mv, eligibility, post_trace,
+                         g_exc_mv, g_inh_mv, learn):
+    """Spikes of projection c's presynaptic population: add each weight (mV) to its target's exc or inh input,
+    then the presynaptic half of the projection's rule (pair STDP: w += a_post * post_trace, clipped;
+    reward STDP: eligibility -= a_minus * post_trace)."""
+    pre_lo, pre_hi = proj_pre_lo[c], proj_pre_hi[c]
+    post_lo = proj_post_lo[c]
+    dense = proj_dense[c]
+    target = g_exc_mv if proj_port[c] == 0 else g_inh_mv
+    rule = proj_rule[c]
+    prm = proj_rule_params[c]
+    row0 = proj_row_off[c]
+    for q in range(n_spiked):
+        i = spiked_ids[q]
+        if i < pre_lo or i >= pre_hi:
+            continue
+        r = row0 + i - pre_lo
+        s0, s1 = row_ptr[r], row_ptr[r + 1]
+        if dense and rule == RULE_PAIR_STDP and learn:
+            dense_row_pair_stdp(target, weight_mv, post_trace, s0, s1 - s0, post_lo, prm[R_A_MINUS],
+                                prm[R_W_MIN], prm[R_W_MAX])
+            continue
+        if dense:
+            dense_row_add(target, weight_mv, s0, s1 - s0, post_lo)
+        else:
+            for s in range(s0, s1):
+                target[syn_post[s]] += weight_mv[s]
+        if rule == RULE_PAIR_STDP and learn:
+            a_post, w_min, w_max = prm[R_A_MINUS], prm[R_W_MIN], prm[R_W_MAX]
+            for s in range(s0, s1):
+                w = weight_mv[s] + a_post * post_trace[syn_post[s]]
+                weight_mv[s] = min(max(w, w_min), w_max)
+        elif rule == RULE_REWARD_STDP:
+            a_minus = prm[R_A_MINUS]
+            for s in range(s0, s1):
+                eligibility[s] -= a_minus * post_trace[syn_post[s]]
+
+
+@njit(cache=True, fastmath=True)
+def dense_row_add(target, weight_mv, s0, n, post_lo):
+    """A dense row (targets post_lo .. post_lo + n - 1 in order): target += w, vectorised."""
+    t0, w0 = np.uint64(post_lo), np.uint64(s0)
+    for k in range(np.uint64(n)):
+        target[t0 + k] += weight_mv[w0 + k]
+
+
+@njit(cache=True, fastmath=True)
+def dense_row_pair_stdp(target, weight_mv, post_trace, s0, n, post_lo, a_post, w_min, w_max):
+    """A dense row with pair STDP: target += w, then w = clip(w + a_post * post_trace), vectorised."""
+    t0, w0 = np.uint64(post_lo), np.uint64(s0)
+    for k in range(np.uint64(n)):
+        w = weight_mv[w0 + k]
+        target[t0 + k] += w
+        w += a_post * post_trace[t0 + k]
+        weight_mv[w0 + k] = min(max(w, w_min), w_max)
+
+
+@njit(cache=True)
+def postsynaptic_plasticity(c, spiked_ids, n_spiked, proj_post_lo, proj_post_hi, proj_rule, proj_rule_params,
+                            proj_in_off, in_ptr, in_syn, syn_pre, weight_mv, eligibility, pre_trace, learn):
+    """Postsynaptic half of projection c's rule for its spiking targets (pair STDP: w += a_pre * pre_trace,
+    clipped; reward STDP: eligibility += a_plus * pre_trace)."""
+    post_lo, post_hi = proj_post_lo[c], proj_post_hi[c]
+    rule = proj_rule[c]
+    prm = proj_rule_params[c]
+    a_pre, w_min, w_max = prm[R_A_PLUS], prm[R_W_MIN], prm[R_W_MAX]
+    col0 = proj_in_off[c]
+    for q in range(n_spiked):
+        j = spiked_ids[q]
+        if j < post_lo or j >= post_hi:
+            continue
+        r = col0 + j - post_lo
+        for t in range(in_ptr[r], in_ptr[r + 1]):
+            s = in_syn[t]
+            if rule == RULE_PAIR_STDP:
+                if learn:
+                    w = weight_mv[s] + a_pre * pre_trace[syn_pre[s]]
+                    weight_mv[s] = min(max(w, w_min), w_max)
+            else:
+                eligibility[s] += a_pre * pre_trace[syn_pre[s]]
+
+
+@njit(cache=True)
+def apply_dopamine(c, proj_rule_params, row_ptr, proj_row_off, proj_pre_lo, proj_pre_hi, weight_mv, eligibility,
+                   dopamine, learn):
+    """Reward STDP, every tick: w += learning_rate * dopamine * eligibility (clipped); eligibility decays."""
+    prm = proj_rule_params[c]
+    rate, w_min, w_max, decay = prm[R_LEARNING_RATE], prm[R_W_MIN], prm[R_W_MAX], prm[R_ELIG_DECAY]
+    r0 = proj_row_off[c]
+    s0, s1 = row_ptr[r0], row_ptr[r0 + proj_pre_hi[c] - proj_pre_lo[c]]
+    for s in range(s0, s1):
+        if learn:
+            w = weight_mv[s] + rate * dopamine * eligibility[s]
+            weight_mv[s] = min(max(w, w_min), w_max)
+        eligibility[s] *= decay

@@ -1,0 +1,71 @@
+"""Networks described as data (TOML tables): connectivity rules, weights, rules, and errors naming the key."""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from snn.frames import SpikeFrames
+from snn.numba_backend import NumbaBackend
+from snn.spec import PairSTDP, RewardSTDP
+from snn.spec_dict import spec_from_dict
+
+LAUNCH = Path(__file__).resolve().parents[2] / "launch" / "networks"
+
+
+def small(**overrides) -> dict:
+    data = {
+        "seed": 1, "readout": "out",
+        "populations": [{"name": "in", "size": 4, "kind": "poisson", "rate_hz": 100.0},
+                        {"name": "out", "size": 3, "lif": {"v_th_mv": 5.0}}],
+        "projections": [{"name": "p", "pre": "in", "post": "out", "connect": "all_to_all", "weight_mv": 3.0,
+                         "plasticity": {"rule": "pair_stdp", "a_pre_mv": 0.01, "w_max_mv": 5.0}}],
+    }
+    data.update(overrides)
+    return data
+
+
+def test_connectivity_rules_and_weights():
+    spec = spec_from_dict(small())
+    proj = spec.projections[0]
+    assert len(proj.pre_idx) == 12 and np.all(proj.weight_mv == 3.0) and isinstance(proj.plasticity, PairSTDP)
+    data = small()
+    data["projections"][0].update(connect="bernoulli", p=0.5, weight_min_mv=0.0, weight_max_mv=1.0)
+    del data["projections"][0]["weight_mv"]
+    proj = spec_from_dict(data).projections[0]
+    assert 0 < len(proj.pre_idx) < 12 and np.all((proj.weight_mv >= 0) & (proj.weight_mv < 1))
+    assert np.array_equal(spec_from_dict(data).projections[0].pre_idx, proj.pre_idx)  # seeded
+
+
+def test_spec_from_dict_runs_on_the_numba_backend():
+    backend = NumbaBackend()
+    backend.load(spec_from_dict(small()), seed=0)
+    out = backend.step(SpikeFrames.empty(200), 0.0)
+    assert out.n_spikes > 0
+
+
+@pytest.mark.parametrize("change, key", [
+    (lambda d: d.update(bogus=1), "network.bogus"),
+    (lambda d: d["populations"][1].update(sizee=3), "populations[1].sizee"),
+    (lambda d: d["populations"][1]["lif"].update(v_th_mv="x"), "populations[1].lif.v_th_mv"),
+    (lambda d: d["projections"][0].update(pre="nope"), "projections[0].pre"),
+    (lambda d: d["projections"][0].update(connect="ring"), "projections[0].connect"),
+    (lambda d: d["projections"][0]["plasticity"].update(rule="hebb"), "projections[0].plasticity.rule"),
+    (lambda d: d["projections"][0]["plasticity"].update(tau_pre_ms=0.0), "tau_pre_ms"),
+    (lambda d: d.pop("readout"), "network.readout"),
+])
+def test_errors_name_the_key(change, key):
+    data = small()
+    change(data)
+    with pytest.raises(ValueError) as err:
+        spec_from_dict(data)
+    assert key in str(err.value)
+
+
+def test_the_shipped_network_file_loads():
+    data = tomllib.loads((LAUNCH / "tracking_stdp.toml").read_text())["network"]
+    spec = spec_from_dict(data)
+    assert spec.input.size == 128 and spec.population(spec.readout).size == 32
+    assert isinstance(spec.projections[1].plasticity, RewardSTDP)
