@@ -89,7 +89,7 @@ class NumbaBackend:
         self.pop_model = np.array([MODELS[p.kind] for p in spec.populations], dtype=np.int32)
         self.pop_lo = np.array([offsets[p.name] for p in spec.populations], dtype=np.int64)
         self.pop_hi = self.pop_lo + np.array([p.size for p in spec.populations], dtype=np.int64)
-        self.pop_params = np.stack([population_row(p, dt_ms) for p in spec.populations])
+        self.pop_params = np.stack([population_row(p, dt_ms) for p in spec.populations]).astype(dtype)
         v = np.zeros(n, dtype=dtype)
         adapt = np.zeros(n, dtype=dtype)
         self.log_keep = np.zeros(n)
