@@ -27,33 +27,27 @@ def lif_add_noise(v_mv, refractory_left, lo, hi, noise_mv, rng_state):
             v_mv[j] += noise_mv * next_normal(rng_state)
 
 
-THRESHOLD_CHUNK = 64
-
-
 @njit(cache=True)
-def lif_threshold(v_mv, refractory_left, lo, hi, v_th_mv, v_reset_mv, refractory_ticks, spiked_ids, n_spiked):
-    """v >= v_th: spike, reset to v_reset and hold for refractory_ticks. Appends ids; returns the new count.
-
-    Spikes are rare, so each chunk of neurons is first tested with a vectorised maximum."""
-    for start in range(lo, hi, THRESHOLD_CHUNK):
-        stop = min(start + THRESHOLD_CHUNK, hi)
-        if chunk_max(v_mv, start, stop) < v_th_mv:
+def spikes_from_flags(fired, n_fired, v_mv, refractory_left, lo, hi, v_reset_mv, refractory_ticks, spiked_ids,
+                      n_spiked):
+    """Reset the ``n_fired`` flagged neurons of lo..hi-1 in id order, reading the flags eight at a time;
+    appends their ids and returns the new count. Clears the flags it visits."""
+    words = fired.view(np.uint64)
+    j = lo
+    found = 0
+    while found < n_fired and j < hi:
+        if j % 8 == 0 and j + 8 <= hi and words[j // 8] == 0:
+            j += 8
             continue
-        for j in range(start, stop):
-            if v_mv[j] >= v_th_mv:
-                v_mv[j] = v_reset_mv
-                refractory_left[j] = refractory_ticks
-                spiked_ids[n_spiked] = j
-                n_spiked += 1
+        if fired[j]:
+            fired[j] = 0
+            v_mv[j] = v_reset_mv
+            refractory_left[j] = refractory_ticks
+            spiked_ids[n_spiked] = j
+            n_spiked += 1
+            found += 1
+        j += 1
     return n_spiked
-
-
-@njit(cache=True, fastmath=True)
-def chunk_max(values, start, stop):
-    best = values[start]
-    for j in range(np.uint64(start + 1), np.uint64(stop)):
-        best = max(best, values[j])
-    return best
 
 
 @njit(cache=True)
@@ -102,7 +96,7 @@ def decay_range(trace, decay, lo, hi):
 def run_ticks(
     t_first, n_ticks, in_tick_ptr, in_ids,
     pop_model, pop_lo, pop_hi, pop_params,
-    v_mv, g_exc_mv, g_inh_mv, refractory_left, adaptation, next_tick, log_keep, rng_state,
+    v_mv, g_exc_mv, g_inh_mv, refractory_left, adaptation, fired, next_tick, log_keep, rng_state,
     pre_trace, post_trace, pre_decay, post_decay, trace_ranges,
     proj_pre_lo, proj_pre_hi, proj_post_lo, proj_post_hi, proj_dense, proj_port, proj_rule, proj_rule_params,
     proj_row_off, proj_in_off, row_ptr, in_ptr, in_syn, syn_pre, syn_post, weight_mv, eligibility,
@@ -135,10 +129,12 @@ def run_ticks(
             elif model == MODEL_LIF:
                 if prm[P_NOISE] > 0.0:
                     lif_add_noise(v_mv, refractory_left, lo, hi, prm[P_NOISE], rng_state)
-                lif_exact_integrate(v_mv, g_exc_mv, g_inh_mv, refractory_left, lo, hi, prm[P_V_REST], prm[P_V_RESET],
-                                    prm[P_DECAY_MEM], prm[P_K_EXC], prm[P_K_INH], prm[P_DECAY_EXC], prm[P_DECAY_INH])
-                n_spiked = lif_threshold(v_mv, refractory_left, lo, hi, prm[P_V_TH], prm[P_V_RESET],
-                                         np.int32(prm[P_REFRACTORY]), spiked_ids, n_spiked)
+                n_fired = lif_exact_integrate(v_mv, g_exc_mv, g_inh_mv, refractory_left, lo, hi, prm[P_V_REST],
+                                              prm[P_V_RESET], prm[P_DECAY_MEM], prm[P_K_EXC], prm[P_K_INH],
+                                              prm[P_DECAY_EXC], prm[P_DECAY_INH], prm[P_V_TH], fired)
+                if n_fired:
+                    n_spiked = spikes_from_flags(fired, n_fired, v_mv, refractory_left, lo, hi, prm[P_V_RESET],
+                                                 np.int32(prm[P_REFRACTORY]), spiked_ids, n_spiked)
             elif model == MODEL_ALIF:
                 merge_ports(g_exc_mv, g_inh_mv, lo, hi)
                 n_spiked = alif_step(v_mv, g_exc_mv, adaptation, refractory_left, lo, hi, prm[P_V_REST],

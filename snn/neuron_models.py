@@ -99,18 +99,27 @@ def _threshold_reset(v_mv, refractory_left, lo, hi, v_th_mv, v_reset_mv, refract
 
 @njit(cache=True)
 def lif_exact_integrate(v_mv, g_exc_mv, g_inh_mv, refractory_left, lo, hi, v_rest_mv, v_reset_mv, decay_mem,
-                        k_exc, k_inh, decay_exc, decay_inh):
-    """The integration half of ``lif_exact_step`` (no threshold): branch-free, vectorised. The engine
-    calls it directly, then adds noise and applies its own threshold."""
+                        k_exc, k_inh, decay_exc, decay_inh, v_th_mv=np.inf, fired=None):
+    """The integration half of ``lif_exact_step`` (no reset): branch-free, vectorised. The engine calls it
+    directly, after adding noise. With a ``fired`` array (uint8), it also flags each neuron with
+    v >= v_th_mv after the update and returns how many there are, so finding the spikes needs no second
+    pass over the potentials (see engine_kernel.spikes_from_flags); without one it returns 0."""
+    count = 0
     for j in range(np.uint64(lo), np.uint64(hi)):
         ge = g_exc_mv[j]
         gi = g_inh_mv[j]
         r = refractory_left[j]
         v_free = v_rest_mv + (v_mv[j] - v_rest_mv) * decay_mem + k_exc * ge + k_inh * gi
-        v_mv[j] = v_reset_mv if r > 0 else v_free
+        v_new = v_reset_mv if r > 0 else v_free
+        v_mv[j] = v_new
         refractory_left[j] = r - 1 if r > 0 else 0
         g_exc_mv[j] = ge * decay_exc
         g_inh_mv[j] = gi * decay_inh
+        if fired is not None:
+            flag = np.uint8(1) if v_new >= v_th_mv else np.uint8(0)
+            fired[j] = flag
+            count += flag
+    return count
 
 
 @njit(cache=True)

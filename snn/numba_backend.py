@@ -178,6 +178,7 @@ class NumbaBackend:
             "tick": np.zeros(1, dtype=np.int64),
         }
         self._spiked = np.zeros(n, dtype=np.int32)
+        self._fired = np.zeros(-(-n // 8) * 8, dtype=np.uint8)
         self._pop_spike_end = np.zeros(n_pops, dtype=np.int64)
         self._out_ids = np.empty(MIN_OUT_CAPACITY, dtype=np.int32)
 
@@ -213,7 +214,7 @@ class NumbaBackend:
             ticks, count = run_ticks(
                 a["tick"][0], n_ticks - done, ptr - ptr[0], inputs.neuron_ids[ptr[0]:],
                 self.pop_model, self.pop_lo, self.pop_hi, self.pop_params,
-                a["v_mv"], a["g_exc_mv"], a["g_inh_mv"], a["refractory_left"], a["adaptation"], a["next_tick"], self.log_keep,
+                a["v_mv"], a["g_exc_mv"], a["g_inh_mv"], a["refractory_left"], a["adaptation"], self._fired, a["next_tick"], self.log_keep,
                 a["rng_state"], a["pre_trace"], a["post_trace"], self.pre_decay, self.post_decay, self.trace_ranges,
                 self.proj_pre_lo, self.proj_pre_hi, self.proj_post_lo, self.proj_post_hi, self.proj_dense, self.proj_port,
                 self.proj_rule, self.proj_rule_params, self.proj_row_off, self.proj_in_off, self.row_ptr,

@@ -1,6 +1,6 @@
 """snn.engine_kernel building blocks: Poisson spikes (geometric_ticks, poisson_spikes) against their statistics
 and a plain-Python reference, and the per-projection kernels (propagate_projection with its dense fast paths,
-postsynaptic_plasticity, apply_dopamine, decay_range, chunk_max) against naive.synapses / naive.plasticity."""
+postsynaptic_plasticity, apply_dopamine, decay_range, spikes_from_flags) against naive.synapses / naive.plasticity."""
 from __future__ import annotations
 
 import math
@@ -17,7 +17,7 @@ from naive.plasticity import apply_dopamine_ref, postsynaptic_ref  # noqa: E402
 from naive.rng import XorShift64Star  # noqa: E402
 from naive.synapses import NaiveProjection, propagate_ref  # noqa: E402
 from snn.engine_kernel import (  # noqa: E402
-    apply_dopamine, chunk_max, decay_range, dense_row_add, dense_row_pair_stdp, geometric_ticks, poisson_spikes,
+    apply_dopamine, decay_range, dense_row_add, spikes_from_flags, dense_row_pair_stdp, geometric_ticks, poisson_spikes,
     postsynaptic_plasticity, propagate_projection,
 )
 from snn.frames import SpikeFrames  # noqa: E402
@@ -273,9 +273,20 @@ def test_apply_dopamine_clips_and_decays_every_tick():
     np.testing.assert_allclose(eligibility, [25.0, -25.0, 0.025], rtol=1e-14)
 
 
-def test_decay_range_and_chunk_max():
+def test_decay_range():
     trace, decay = np.arange(1.0, 7.0), np.full(6, 0.5)
     decay_range(trace, decay, 2, 5)
     assert trace.tolist() == [1.0, 2.0, 1.5, 2.0, 2.5, 6.0]
-    values = np.array([3.0, -1.0, 7.0, 2.0, 9.0])
-    assert chunk_max(values, 0, 4) == 7.0 and chunk_max(values, 1, 2) == -1.0 and chunk_max(values, 3, 5) == 9.0
+
+
+def test_spikes_from_flags_finds_every_flag_in_id_order_at_any_alignment():
+    rng = np.random.default_rng(3)
+    for lo, hi in [(0, 64), (3, 61), (5, 6), (0, 1), (17, 40)]:
+        fired = np.zeros(64, dtype=np.uint8)
+        fired[lo:hi] = rng.random(hi - lo) < 0.2
+        want = np.flatnonzero(fired).tolist()
+        v, refractory = np.full(64, 5.0), np.zeros(64, dtype=np.int32)
+        spiked = np.full(64, -1, dtype=np.int32)
+        n = spikes_from_flags(fired, len(want), v, refractory, lo, hi, -1.0, 3, spiked, 0)
+        assert spiked[:n].tolist() == want
+        assert np.all(v[want] == -1.0) and np.all(refractory[want] == 3)
