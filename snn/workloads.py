@@ -15,14 +15,19 @@ STDP_WMAX_MV = 0.5
 
 
 def bernoulli_pairs(n: int, p: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """A Bernoulli(p) random graph on n nodes (autapses allowed): Binomial(n², p) distinct pairs, uniform."""
-    m = int(rng.binomial(n * n, p))
-    picked = np.zeros(0, dtype=np.int64)
-    while len(picked) < m:
-        draw = rng.integers(0, n * n, size=int((m - len(picked)) * 1.01) + 16, dtype=np.int64)
-        picked = np.unique(np.concatenate((picked, draw)))
-    picked = rng.permutation(picked)[:m]
-    pre, post = np.divmod(picked, n)
+    """A Bernoulli(p) random graph on n nodes (autapses allowed): each of the n² ordered pairs independently.
+
+    Drawn as geometric gaps between successive connected pairs in row-major order, so the cost is
+    proportional to the number of synapses, not to n².
+    """
+    total = n * n
+    expected = total * p
+    draws = int(expected + 6.0 * np.sqrt(expected) + 16)
+    index = np.cumsum(rng.geometric(p, size=draws)) - 1
+    while index[-1] < total:
+        index = np.concatenate((index, index[-1] + np.cumsum(rng.geometric(p, size=draws))))
+    index = index[index < total]
+    pre, post = np.divmod(index, n)
     return pre.astype(np.int32), post.astype(np.int32)
 
 

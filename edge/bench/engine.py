@@ -53,7 +53,25 @@ def run_workload(name: str, n: int | None = None, dtype: str = "float64", seed: 
     }
     if name == "stdp":
         result["final_mean_weight_mv"] = round(float(np.mean(backend.weights("input_exc"))), 5)
+    else:
+        rates = [result["rate_hz"]] + [realization_rate(n, seed + k, dtype) for k in range(1, RATE_REALIZATIONS)]
+        result["rate_hz_per_network"] = rates
+        result["rate_hz"] = round(float(np.mean(rates)), 4)
     return result
+
+
+RATE_REALIZATIONS = 5
+"""W1's rate differs by about 0.3 Hz (standard deviation) between random graphs of the same workload, in
+Brian2 as here, so ``rate_hz`` is the mean over this many graphs (seeds seed .. seed + 4); ``wall_s`` is
+the first graph's."""
+
+
+def realization_rate(n: int, seed: int, dtype: str) -> float:
+    """Mean rate (Hz) of one more W1 network, drawn with ``seed``."""
+    backend = NumbaBackend()
+    backend.load(cuba_spec(n, seed=seed, dtype=dtype), seed=seed)
+    spikes = backend.step(SpikeFrames.empty(CUBA_TICKS), 0.0)
+    return round(spikes.n_spikes / backend.n_readout / (CUBA_TICKS * 1e-4), 4)
 
 
 def compare_brian2(result: dict, name: str, n: int | None, log) -> dict:
