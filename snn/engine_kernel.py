@@ -15,7 +15,9 @@ from snn.codes import (
     R_W_MIN, RULE_NONE, RULE_PAIR_STDP, RULE_REWARD_STDP,
 )
 from snn.neuron_models import alif_step, izhikevich_step, lif_cond_step, lif_exact_integrate
+from snn.delays import drain_ring
 from snn.rng import next_normal, next_uniform
+from snn.stp import stp_on_spikes
 
 
 @njit(cache=True)
@@ -98,6 +100,8 @@ def run_ticks(
     pop_model, pop_lo, pop_hi, pop_params,
     v_mv, g_exc_mv, g_inh_mv, refractory_left, adaptation, fired, next_tick, log_keep, rng_state,
     pre_trace, post_trace, pre_decay, post_decay, trace_ranges,
+    has_stp, stp_u, stp_x, stp_last_tick, stp_u_base, stp_decay_facil, stp_decay_rec, efficacy,
+    proj_delay, ring_exc_mv, ring_inh_mv,
     proj_pre_lo, proj_pre_hi, proj_post_lo, proj_post_hi, proj_dense, proj_port, proj_rule, proj_rule_params,
     proj_row_off, proj_in_off, row_ptr, in_ptr, in_syn, syn_pre, syn_post, weight_mv, eligibility,
     dopamine, learn, readout_lo, readout_hi, spiked_ids, pop_spike_end, out_tick_ptr, out_ids,
@@ -159,10 +163,21 @@ def run_ticks(
         if trace_ranges.shape[0] > 0:
             for q in range(n_spiked):
                 pre_trace[spiked_ids[q]] += 1.0
+        if has_stp:
+            stp_on_spikes(spiked_ids, n_spiked, tick, stp_last_tick, stp_u, stp_x, stp_u_base, stp_decay_facil,
+                          stp_decay_rec, efficacy)
+        n_slots = ring_exc_mv.shape[0]
         for c in range(n_proj):
+            d = proj_delay[c]
+            slot = (tick + d) % n_slots
+            target_exc = g_exc_mv if d == 0 else ring_exc_mv[slot]
+            target_inh = g_inh_mv if d == 0 else ring_inh_mv[slot]
             propagate_projection(c, spiked_ids, n_spiked, proj_pre_lo, proj_pre_hi, proj_post_lo, proj_dense, proj_port,
                                  proj_rule, proj_rule_params, proj_row_off, row_ptr, syn_post, weight_mv,
-                                 eligibility, post_trace, g_exc_mv, g_inh_mv, learn)
+                                 eligibility, post_trace, target_exc, target_inh, efficacy, has_stp, learn)
+        if n_slots > 1:
+            drain_ring(ring_exc_mv, tick, g_exc_mv)
+            drain_ring(ring_inh_mv, tick, g_inh_mv)
         for p in range(n_pops):
             if pop_model[p] >= MODEL_LIF and trace_ranges.shape[0] > 0:
                 start = 0 if p == 0 else pop_spike_end[p - 1]
@@ -188,10 +203,11 @@ def run_ticks(
 @njit(cache=True)
 def propagate_projection(c, spiked_ids, n_spiked, proj_pre_lo, proj_pre_hi, proj_post_lo, proj_dense, proj_port, proj_rule,
                          proj_rule_params, proj_row_off, row_ptr, syn_post, weight_mv, eligibility, post_trace,
-                         g_exc_mv, g_inh_mv, learn):
+                         g_exc_mv, g_inh_mv, efficacy, has_stp, learn):
     """Spikes of projection c's presynaptic population: add each weight (mV) to its target's exc or inh input,
     then the presynaptic half of the projection's rule (pair STDP: w += a_post * post_trace, clipped;
-    reward STDP: eligibility -= a_minus * post_trace)."""
+    reward STDP: eligibility -= a_minus * post_trace). With short-term plasticity each spike's weights are
+    scaled by its efficacy u*x. ``g_exc_mv``/``g_inh_mv`` are the inputs, or a delay ring's slot."""
     pre_lo, pre_hi = proj_pre_lo[c], proj_pre_hi[c]
     post_lo = proj_post_lo[c]
     dense = proj_dense[c]
@@ -205,15 +221,16 @@ def propagate_projection(c, spiked_ids, n_spiked, proj_pre_lo, proj_pre_hi, proj
             continue
         r = row0 + i - pre_lo
         s0, s1 = row_ptr[r], row_ptr[r + 1]
+        scale = efficacy[i] if has_stp else 1.0
         if dense and rule == RULE_PAIR_STDP and learn:
             dense_row_pair_stdp(target, weight_mv, post_trace, s0, s1 - s0, post_lo, prm[R_A_MINUS],
-                                prm[R_W_MIN], prm[R_W_MAX])
+                                prm[R_W_MIN], prm[R_W_MAX], scale)
             continue
         if dense:
-            dense_row_add(target, weight_mv, s0, s1 - s0, post_lo)
+            dense_row_add(target, weight_mv, s0, s1 - s0, post_lo, scale)
         else:
             for s in range(s0, s1):
-                target[syn_post[s]] += weight_mv[s]
+                target[syn_post[s]] += weight_mv[s] * scale
         if rule == RULE_PAIR_STDP and learn:
             a_post, w_min, w_max = prm[R_A_MINUS], prm[R_W_MIN], prm[R_W_MAX]
             for s in range(s0, s1):
@@ -226,20 +243,20 @@ def propagate_projection(c, spiked_ids, n_spiked, proj_pre_lo, proj_pre_hi, proj
 
 
 @njit(cache=True, fastmath=True)
-def dense_row_add(target, weight_mv, s0, n, post_lo):
-    """A dense row (targets post_lo .. post_lo + n - 1 in order): target += w, vectorised."""
+def dense_row_add(target, weight_mv, s0, n, post_lo, scale):
+    """A dense row (targets post_lo .. post_lo + n - 1 in order): target += w * scale, vectorised."""
     t0, w0 = np.uint64(post_lo), np.uint64(s0)
     for k in range(np.uint64(n)):
-        target[t0 + k] += weight_mv[w0 + k]
+        target[t0 + k] += weight_mv[w0 + k] * scale
 
 
 @njit(cache=True, fastmath=True)
-def dense_row_pair_stdp(target, weight_mv, post_trace, s0, n, post_lo, a_post, w_min, w_max):
-    """A dense row with pair STDP: target += w, then w = clip(w + a_post * post_trace), vectorised."""
+def dense_row_pair_stdp(target, weight_mv, post_trace, s0, n, post_lo, a_post, w_min, w_max, scale):
+    """A dense row with pair STDP: target += w * scale, then w = clip(w + a_post * post_trace), vectorised."""
     t0, w0 = np.uint64(post_lo), np.uint64(s0)
     for k in range(np.uint64(n)):
         w = weight_mv[w0 + k]
-        target[t0 + k] += w
+        target[t0 + k] += w * scale
         w += a_post * post_trace[t0 + k]
         weight_mv[w0 + k] = min(max(w, w_min), w_max)
 

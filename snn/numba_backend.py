@@ -157,6 +157,18 @@ class NumbaBackend:
         self._spec_order = cat(order, np.int64)
         self.proj_dense = np.array(dense, dtype=np.bool_)
         self.pre_decay, self.post_decay = pre_decay, post_decay
+        self.proj_delay = np.array([c.delay_ticks for c in proj], dtype=np.int64)
+        n_slots = int(self.proj_delay.max(initial=0)) + 1
+        self.stp_params = np.zeros((3, n))  # u_base, exp(-dt/tau_facil), exp(-dt/tau_rec); no STP: 1, 0, 0
+        self.stp_params[0] = 1.0
+        for p, pop in enumerate(spec.populations):
+            if pop.stp is not None:
+                sl = slice(self.pop_lo[p], self.pop_hi[p])
+                decay = lambda tau: math.exp(-dt_ms / tau) if tau > 0 else 0.0  # noqa: E731
+                self.stp_params[:, sl] = np.array([[pop.stp.u_base], [decay(pop.stp.tau_facil_ms)],
+                                                   [decay(pop.stp.tau_rec_ms)]])
+        self.has_stp = any(pop.stp is not None for pop in spec.populations)
+        self._efficacy = np.ones(n)
         plastic = [c for c, projection in enumerate(proj) if projection.plasticity is not None]
         ranges = sorted({(int(lo), int(hi)) for c in plastic for lo, hi in (
             (self.proj_pre_lo[c], self.proj_pre_hi[c]), (self.proj_post_lo[c], self.proj_post_hi[c]))})
@@ -174,6 +186,11 @@ class NumbaBackend:
             "post_trace": np.zeros(n, dtype=dtype),
             "eligibility": np.zeros(n_syn, dtype=dtype),
             "next_tick": next_tick,
+            "ring_exc_mv": np.zeros((n_slots, n), dtype=dtype),
+            "ring_inh_mv": np.zeros((n_slots, n), dtype=dtype),
+            "stp_u": self.stp_params[0].astype(dtype),
+            "stp_x": np.ones(n, dtype=dtype),
+            "stp_last_tick": np.zeros(n, dtype=np.int64),
             "rng_state": make_rng_state(seed),
             "tick": np.zeros(1, dtype=np.int64),
         }
@@ -216,6 +233,8 @@ class NumbaBackend:
                 self.pop_model, self.pop_lo, self.pop_hi, self.pop_params,
                 a["v_mv"], a["g_exc_mv"], a["g_inh_mv"], a["refractory_left"], a["adaptation"], self._fired, a["next_tick"], self.log_keep,
                 a["rng_state"], a["pre_trace"], a["post_trace"], self.pre_decay, self.post_decay, self.trace_ranges,
+                self.has_stp, a["stp_u"], a["stp_x"], a["stp_last_tick"], self.stp_params[0], self.stp_params[1],
+                self.stp_params[2], self._efficacy, self.proj_delay, a["ring_exc_mv"], a["ring_inh_mv"],
                 self.proj_pre_lo, self.proj_pre_hi, self.proj_post_lo, self.proj_post_hi, self.proj_dense, self.proj_port,
                 self.proj_rule, self.proj_rule_params, self.proj_row_off, self.proj_in_off, self.row_ptr,
                 self.in_ptr, self.in_syn, self.syn_pre, self.syn_post, a["weight_mv"], a["eligibility"],

@@ -39,6 +39,27 @@ class LIFParams:
             raise ValueError(f"{owner}.v_th_mv: must exceed v_reset_mv ({self.v_reset_mv}), got {self.v_th_mv}")
 
 
+@dataclass(frozen=True)
+class ShortTermPlasticity:
+    """Tsodyks-Markram short-term plasticity of a population's outgoing synapses (state per neuron).
+
+    Each spike releases u*x of the resources (its synapses' weights are scaled by u*x); x recovers to 1 with
+    tau_rec_ms, u relaxes to u_base with tau_facil_ms and jumps by u_base*(1-u) at each spike.
+    """
+
+    u_base: float = 0.5
+    tau_facil_ms: float = 0.0
+    tau_rec_ms: float = 800.0
+
+    def validate(self, owner: str) -> None:
+        if not 0.0 < self.u_base <= 1.0:
+            raise ValueError(f"{owner}.u_base: must be in (0, 1], got {self.u_base}")
+        for key in ("tau_facil_ms", "tau_rec_ms"):
+            if getattr(self, key) < 0:
+                raise ValueError(f"{owner}.{key}: must be >= 0, got {getattr(self, key)}")
+
+
+MAX_DELAY_TICKS = 1000
 KINDS = ("input", "poisson", "lif", "alif", "lif_cond", "izhikevich")
 SPIKING_KINDS = KINDS[2:]
 
@@ -83,6 +104,7 @@ class PopulationSpec:
     rate_hz: np.ndarray | None = None
     v_init_mv: np.ndarray | None = None
     model: ModelParams = field(default_factory=ModelParams)
+    stp: ShortTermPlasticity | None = None
 
     def validate(self) -> None:
         owner = f"population {self.name!r}"
@@ -92,6 +114,8 @@ class PopulationSpec:
             raise ValueError(f"{owner}.kind: must be one of {', '.join(KINDS)}, got {self.kind!r}")
         self.lif.validate(f"{owner}.lif")
         self.model.validate(f"{owner}.model")
+        if self.stp is not None:
+            self.stp.validate(f"{owner}.stp")
         if self.kind == "poisson":
             if self.rate_hz is None or np.shape(self.rate_hz) != (self.size,):
                 raise ValueError(f"{owner}.rate_hz: a poisson population needs one rate per neuron ({self.size})")
@@ -160,7 +184,8 @@ class ProjectionSpec:
     """Synapses from ``pre`` to ``post`` given as parallel arrays (local neuron indices, weights in mV).
 
     A spike of presynaptic neuron i adds weight_mv to its target's ``port`` input (``"exc"`` or ``"inh"``,
-    each with its own time constant), felt from the next tick. ``plasticity`` is None for fixed synapses.
+    each with its own time constant), felt from the next tick, or ``delay_ticks`` ticks later than that.
+    ``plasticity`` is None for fixed synapses.
     """
 
     name: str
@@ -171,6 +196,7 @@ class ProjectionSpec:
     weight_mv: np.ndarray
     plasticity: RewardSTDP | PairSTDP | None = None
     port: str = "exc"
+    delay_ticks: int = 0
 
 
 @dataclass(frozen=True)
@@ -229,6 +255,8 @@ class NetworkSpec:
             pre, post = self.population(proj.pre), self.population(proj.post)
             if post.kind not in SPIKING_KINDS:
                 raise ValueError(f"{owner}.post: must be a neuron population, {post.name!r} is {post.kind!r}")
+            if not 0 <= proj.delay_ticks <= MAX_DELAY_TICKS:
+                raise ValueError(f"{owner}.delay_ticks: must be in 0..{MAX_DELAY_TICKS}, got {proj.delay_ticks}")
             if proj.port not in ("exc", "inh"):
                 raise ValueError(f"{owner}.port: must be 'exc' or 'inh', got {proj.port!r}")
             n = len(proj.pre_idx)

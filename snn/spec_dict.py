@@ -9,7 +9,9 @@ import typing
 
 import numpy as np
 
-from snn.spec import LIFParams, NetworkSpec, PairSTDP, PopulationSpec, ProjectionSpec, RewardSTDP
+from snn.spec import (
+    LIFParams, ModelParams, NetworkSpec, PairSTDP, PopulationSpec, ProjectionSpec, RewardSTDP, ShortTermPlasticity,
+)
 
 RULES = {"pair_stdp": PairSTDP, "reward_stdp": RewardSTDP}
 CONNECT = ("all_to_all", "all_but_self", "one_to_one", "bernoulli")
@@ -59,9 +61,10 @@ def _connect(kind: str, n_pre: int, n_post: int, p: float, rng: np.random.Genera
 def spec_from_dict(data: dict, where: str = "network") -> NetworkSpec:
     """A validated NetworkSpec from ``{"dt_us", "seed", "dtype", "readout", "populations": [...], "projections": [...]}``.
 
-    Population: name, size, kind (input | poisson | lif), rate_hz (poisson), [lif] table of LIFParams.
+    Population: name, size, kind (input | poisson | lif | alif | lif_cond | izhikevich), rate_hz (poisson),
+    [lif] LIFParams, [model] ModelParams (alif, lif_cond, izhikevich), [stp] ShortTermPlasticity.
     Projection: name, pre, post, connect (all_to_all | all_but_self | one_to_one | bernoulli with p), weight_mv
-    (a number) or weight_min_mv/weight_max_mv (uniform), port (exc | inh), [plasticity] with rule = pair_stdp |
+    (a number) or weight_min_mv/weight_max_mv (uniform), port (exc | inh), delay_ticks, [plasticity] with rule = pair_stdp |
     reward_stdp and that rule's parameters.
     """
     if not isinstance(data, dict):
@@ -76,15 +79,17 @@ def spec_from_dict(data: dict, where: str = "network") -> NetworkSpec:
         w = f"{where}.populations[{k}]"
         if not isinstance(table, dict):
             raise ValueError(f"{w}: must be a table")
-        unknown = set(table) - {"name", "size", "kind", "rate_hz", "lif"}
+        unknown = set(table) - {"name", "size", "kind", "rate_hz", "lif", "model", "stp"}
         if unknown:
             raise ValueError(f"{w}.{sorted(unknown)[0]}: unknown key")
         size = _take(table, "size", w, (int,))
         rate = table.get("rate_hz")
         rates = None if rate is None else np.broadcast_to(np.asarray(rate, dtype=float), (size,)).copy()
+        stp = _params(ShortTermPlasticity, table["stp"], f"{w}.stp") if "stp" in table else None
         populations.append(PopulationSpec(
             _take(table, "name", w, (str,)), size, _take(table, "kind", w, (str,), "lif"),
-            _params(LIFParams, table.get("lif", {}), f"{w}.lif"), rate_hz=rates))
+            _params(LIFParams, table.get("lif", {}), f"{w}.lif"), rate_hz=rates,
+            model=_params(ModelParams, table.get("model", {}), f"{w}.model"), stp=stp))
     sizes = {p.name: p.size for p in populations}
     projections = []
     for k, table in enumerate(_take(data, "projections", where, (list,), [])):
@@ -92,7 +97,7 @@ def spec_from_dict(data: dict, where: str = "network") -> NetworkSpec:
         if not isinstance(table, dict):
             raise ValueError(f"{w}: must be a table")
         unknown = set(table) - {"name", "pre", "post", "connect", "p", "weight_mv", "weight_min_mv", "weight_max_mv",
-                                "port", "plasticity"}
+                                "port", "plasticity", "delay_ticks"}
         if unknown:
             raise ValueError(f"{w}.{sorted(unknown)[0]}: unknown key")
         pre_name, post_name = _take(table, "pre", w, (str,)), _take(table, "post", w, (str,))
@@ -116,7 +121,8 @@ def spec_from_dict(data: dict, where: str = "network") -> NetworkSpec:
             rule = _params(RULES[plastic.pop("rule")], plastic, f"{w}.plasticity")
         projections.append(ProjectionSpec(_take(table, "name", w, (str,), f"projection{k}"), pre_name, post_name,
                                           pre, post, weights, plasticity=rule,
-                                          port=_take(table, "port", w, (str,), "exc")))
+                                          port=_take(table, "port", w, (str,), "exc"),
+                                          delay_ticks=_take(table, "delay_ticks", w, (int,), 0)))
     spec = NetworkSpec(tuple(populations), tuple(projections), readout=_take(data, "readout", where, (str,)),
                        dt_us=_take(data, "dt_us", where, (int,), 1000), learning=_take(data, "learning", where, (bool,), True),
                        dtype=_take(data, "dtype", where, (str,), "float64"))

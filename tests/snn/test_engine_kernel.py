@@ -218,7 +218,7 @@ def test_projection_kernels_match_reference(dense, rule, learn):
         spiked[:len(ids)], spiked[len(ids):] = ids, offsets["A"]  # a stale tail must be ignored
         propagate_projection(1, spiked, len(ids), b.proj_pre_lo, b.proj_pre_hi, b.proj_post_lo, b.proj_dense,
                              b.proj_port, b.proj_rule, b.proj_rule_params, b.proj_row_off, b.row_ptr, b.syn_post,
-                             weight, eligibility, post_trace, g_exc, g_inh, learn)
+                             weight, eligibility, post_trace, g_exc, g_inh, np.ones(n), False, learn)
         propagate_ref(ref, ids.tolist(), ref_g_exc, ref_g_inh, post_trace, learn)
         postsynaptic_plasticity(1, spiked, len(ids), b.proj_post_lo, b.proj_post_hi, b.proj_rule, b.proj_rule_params,
                                 b.proj_in_off, b.in_ptr, b.in_syn, b.syn_pre, weight, eligibility, pre_trace, learn)
@@ -248,9 +248,9 @@ def test_projection_kernels_match_reference(dense, rule, learn):
 def test_dense_row_add_and_pair_stdp_hand_example():
     target, post_trace = np.zeros(6), np.array([0.0, 0.0, 1.0, 2.0, 0.5, 9.0])
     weight = np.array([9.0, 1.0, 2.0, 3.0, 4.0])
-    dense_row_add(target, weight, 1, 3, 2)  # weights 1..3 onto neurons 2..4
+    dense_row_add(target, weight, 1, 3, 2, 1.0)  # weights 1..3 onto neurons 2..4
     assert target.tolist() == [0.0, 0.0, 1.0, 2.0, 3.0, 0.0]
-    dense_row_pair_stdp(target, weight, post_trace, 1, 3, 2, -1.5, 0.0, 2.5)
+    dense_row_pair_stdp(target, weight, post_trace, 1, 3, 2, -1.5, 0.0, 2.5, 1.0)
     assert target.tolist() == [0.0, 0.0, 2.0, 4.0, 6.0, 0.0]  # adds the weights before their update
     assert weight.tolist() == [9.0, 0.0, 0.0, 2.25, 4.0]  # 1 - 1.5 -> 0 (clipped), 2 - 3 -> 0, 3 - 0.75
 

@@ -69,3 +69,16 @@ def test_the_shipped_network_file_loads():
     spec = spec_from_dict(data)
     assert spec.input.size == 128 and spec.population(spec.readout).size == 32
     assert isinstance(spec.projections[1].plasticity, RewardSTDP)
+
+
+def test_models_stp_and_delays_from_tables():
+    data = small()
+    data["populations"][0]["stp"] = {"u_base": 0.2, "tau_facil_ms": 500.0, "tau_rec_ms": 50.0}
+    data["populations"][1].update(kind="izhikevich", model={"a": 0.02, "b": 0.2, "c": -65.0, "d": 6.0})
+    data["projections"][0]["delay_ticks"] = 3
+    spec = spec_from_dict(data)
+    assert spec.populations[0].stp.u_base == 0.2 and spec.populations[1].model.d == 6.0
+    assert spec.projections[0].delay_ticks == 3
+    backend = NumbaBackend()
+    backend.load(spec, seed=0)
+    backend.step(SpikeFrames.empty(100), 0.0)

@@ -1,0 +1,73 @@
+"""Projection delays and short-term plasticity inside the engine's tick loop, against their closed forms."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from snn.frames import SpikeFrames
+from snn.numba_backend import NumbaBackend
+from snn.spec import LIFParams, NetworkSpec, PopulationSpec, ProjectionSpec, ShortTermPlasticity
+
+QUIET = LIFParams(v_th_mv=1e9, tau_exc_ms=5.0)
+
+
+def relay(delay_ticks: int = 0, stp: ShortTermPlasticity | None = None) -> NumbaBackend:
+    spec = NetworkSpec(
+        (PopulationSpec("in", 1, kind="input", stp=stp), PopulationSpec("out", 1, lif=QUIET)),
+        (ProjectionSpec("p", "in", "out", np.array([0], np.int32), np.array([0], np.int32), np.array([2.0]),
+                        delay_ticks=delay_ticks),),
+        readout="out",
+    )
+    backend = NumbaBackend()
+    backend.load(spec, seed=0)
+    return backend
+
+
+def input_trace(backend: NumbaBackend, spike_ticks: list[int], n_ticks: int) -> list[float]:
+    """g_exc of the target after each tick."""
+    out = []
+    for t in range(n_ticks):
+        backend.step(SpikeFrames.from_lists([[0] if t in spike_ticks else []]), 0.0)
+        out.append(float(backend.state()["g_exc_mv"][1]))
+    return out
+
+
+@pytest.mark.parametrize("delay", [1, 3, 7])
+def test_a_delayed_spike_arrives_delay_ticks_after_an_undelayed_one(delay):
+    direct = input_trace(relay(0), [2], 20)
+    delayed = input_trace(relay(delay), [2], 20)
+    first = next(t for t, g in enumerate(direct) if g > 0)
+    assert next(t for t, g in enumerate(delayed) if g > 0) == first + delay
+    np.testing.assert_allclose(delayed[first + delay:], direct[first:len(direct) - delay], rtol=1e-12)
+
+
+def test_delay_out_of_range_is_refused():
+    with pytest.raises(ValueError, match="delay_ticks"):
+        relay(delay_ticks=-1)
+
+
+def test_depressing_synapse_follows_the_tsodyks_markram_sequence():
+    stp = ShortTermPlasticity(u_base=0.5, tau_facil_ms=0.0, tau_rec_ms=100.0)
+    backend = relay(stp=stp)
+    period = 10
+    kicks = []
+    for t in range(6 * period):
+        before = float(backend.state()["g_exc_mv"][1])
+        backend.step(SpikeFrames.from_lists([[0] if t % period == 0 else []]), 0.0)
+        after = float(backend.state()["g_exc_mv"][1])
+        if t % period == 0:
+            kicks.append(after - before * math.exp(-1.0 / 5.0))
+    u, x, want = 0.5, 1.0, []
+    for _ in kicks:
+        want.append(2.0 * u * x)
+        x = 1.0 + (x * (1.0 - u) - 1.0) * math.exp(-period / 100.0)
+    np.testing.assert_allclose(kicks, want, rtol=1e-9)
+    assert all(a > b for a, b in zip(kicks, kicks[1:]))
+
+
+def test_without_stp_every_spike_has_full_efficacy():
+    backend = relay()
+    g = input_trace(backend, [0, 10, 20], 21)
+    assert g[0] == pytest.approx(2.0)
