@@ -17,6 +17,7 @@ from snn.codes import (
 )
 from snn.engine_kernel import run_ticks
 from snn.frames import SpikeFrames
+from snn.homeostasis import normalise_incoming
 from snn.neuron_models import exact_synapse_gain
 from snn.rng import make_rng_state
 from snn.spec import LIFParams, NetworkSpec, PairSTDP, PopulationSpec, RewardSTDP
@@ -168,6 +169,9 @@ class NumbaBackend:
                 self.stp_params[:, sl] = np.array([[pop.stp.u_base], [decay(pop.stp.tau_facil_ms)],
                                                    [decay(pop.stp.tau_rec_ms)]])
         self.has_stp = any(pop.stp is not None for pop in spec.populations)
+        self._scaling = [(self.in_ptr[self.proj_in_off[c]:self.proj_in_off[c] + spec.population(pr.post).size + 1],
+                          np.full(spec.population(pr.post).size, pr.normalise_sum_mv))
+                         for c, pr in enumerate(proj) if pr.normalise_sum_mv is not None]
         self._efficacy = np.ones(n)
         plastic = [c for c, projection in enumerate(proj) if projection.plasticity is not None]
         ranges = sorted({(int(lo), int(hi)) for c in plastic for lo, hi in (
@@ -245,6 +249,9 @@ class NumbaBackend:
             a["tick"][0] += ticks
             done += ticks
             n_out += count
+        if self.learning:
+            for in_ptr, target_sum_mv in self._scaling:
+                normalise_incoming(in_ptr, self.in_syn, a["weight_mv"], target_sum_mv)
         return SpikeFrames(out_ptr, self._out_ids[:n_out].copy())
 
     def set_learning(self, enabled: bool) -> None:

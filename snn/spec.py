@@ -185,7 +185,8 @@ class ProjectionSpec:
 
     A spike of presynaptic neuron i adds weight_mv to its target's ``port`` input (``"exc"`` or ``"inh"``,
     each with its own time constant), felt from the next tick, or ``delay_ticks`` ticks later than that.
-    ``plasticity`` is None for fixed synapses.
+    ``plasticity`` is None for fixed synapses. ``normalise_sum_mv`` (synaptic scaling) rescales each target
+    neuron's incoming weights of this projection to that sum after every block.
     """
 
     name: str
@@ -197,6 +198,7 @@ class ProjectionSpec:
     plasticity: RewardSTDP | PairSTDP | None = None
     port: str = "exc"
     delay_ticks: int = 0
+    normalise_sum_mv: float | None = None
 
 
 @dataclass(frozen=True)
@@ -257,6 +259,8 @@ class NetworkSpec:
                 raise ValueError(f"{owner}.post: must be a neuron population, {post.name!r} is {post.kind!r}")
             if not 0 <= proj.delay_ticks <= MAX_DELAY_TICKS:
                 raise ValueError(f"{owner}.delay_ticks: must be in 0..{MAX_DELAY_TICKS}, got {proj.delay_ticks}")
+            if proj.normalise_sum_mv is not None and not np.isfinite(proj.normalise_sum_mv):
+                raise ValueError(f"{owner}.normalise_sum_mv: must be finite, got {proj.normalise_sum_mv}")
             if proj.port not in ("exc", "inh"):
                 raise ValueError(f"{owner}.port: must be 'exc' or 'inh', got {proj.port!r}")
             n = len(proj.pre_idx)

@@ -97,7 +97,7 @@ def spec_from_dict(data: dict, where: str = "network") -> NetworkSpec:
         if not isinstance(table, dict):
             raise ValueError(f"{w}: must be a table")
         unknown = set(table) - {"name", "pre", "post", "connect", "p", "weight_mv", "weight_min_mv", "weight_max_mv",
-                                "port", "plasticity", "delay_ticks"}
+                                "port", "plasticity", "delay_ticks", "normalise_sum_mv"}
         if unknown:
             raise ValueError(f"{w}.{sorted(unknown)[0]}: unknown key")
         pre_name, post_name = _take(table, "pre", w, (str,)), _take(table, "post", w, (str,))
@@ -122,7 +122,8 @@ def spec_from_dict(data: dict, where: str = "network") -> NetworkSpec:
         projections.append(ProjectionSpec(_take(table, "name", w, (str,), f"projection{k}"), pre_name, post_name,
                                           pre, post, weights, plasticity=rule,
                                           port=_take(table, "port", w, (str,), "exc"),
-                                          delay_ticks=_take(table, "delay_ticks", w, (int,), 0)))
+                                          delay_ticks=_take(table, "delay_ticks", w, (int,), 0),
+                                          normalise_sum_mv=table.get("normalise_sum_mv")))
     spec = NetworkSpec(tuple(populations), tuple(projections), readout=_take(data, "readout", where, (str,)),
                        dt_us=_take(data, "dt_us", where, (int,), 1000), learning=_take(data, "learning", where, (bool,), True),
                        dtype=_take(data, "dtype", where, (str,), "float64"))

@@ -71,3 +71,27 @@ def test_without_stp_every_spike_has_full_efficacy():
     backend = relay()
     g = input_trace(backend, [0, 10, 20], 21)
     assert g[0] == pytest.approx(2.0)
+
+
+def test_synaptic_scaling_keeps_each_neurons_incoming_sum():
+    from snn.spec import PairSTDP
+
+    n_in, n_out = 20, 5
+    pre, post = np.divmod(np.arange(n_in * n_out), n_out)
+    rule = PairSTDP(a_pre_mv=0.05, a_post_mv=-0.01, w_max_mv=5.0)
+    spec = NetworkSpec(
+        (PopulationSpec("in", n_in, kind="poisson", rate_hz=np.linspace(5.0, 80.0, n_in)),
+         PopulationSpec("out", n_out, lif=LIFParams(v_th_mv=2.0))),
+        (ProjectionSpec("p", "in", "out", pre.astype(np.int32), post.astype(np.int32),
+                        np.random.default_rng(0).uniform(0.1, 1.0, n_in * n_out), plasticity=rule,
+                        normalise_sum_mv=10.0),),
+        readout="out",
+    )
+    backend = NumbaBackend()
+    backend.load(spec, seed=1)
+    start = backend.weights("p").copy()
+    for _ in range(20):
+        backend.step(SpikeFrames.empty(50), 0.0)
+    w = backend.weights("p").reshape(n_in, n_out)
+    np.testing.assert_allclose(w.sum(axis=0), 10.0, rtol=1e-9)
+    assert not np.allclose(w.reshape(-1), start)
