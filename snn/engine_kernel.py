@@ -9,7 +9,7 @@ import numpy as np
 from numba import njit
 
 from snn.codes import (
-    MODEL_ALIF, MODEL_INPUT, MODEL_IZHIKEVICH, MODEL_LIF, MODEL_LIF_COND, MODEL_POISSON, P_D_THETA, P_DECAY_ADAPT,
+    R_A3_MINUS, R_A3_PLUS, RULE_TRIPLET_STDP, MODEL_ALIF, MODEL_INPUT, MODEL_IZHIKEVICH, MODEL_LIF, MODEL_LIF_COND, MODEL_POISSON, P_D_THETA, P_DECAY_ADAPT,
     P_DT_MS, P_E_EXC, P_E_INH, P_IZ_A, P_IZ_B, P_IZ_C, P_IZ_D, P_IZ_SUBSTEPS, P_TAU_MEM, P_DECAY_EXC, P_DECAY_INH, P_DECAY_MEM, P_K_EXC, P_K_INH, P_NOISE,
     P_REFRACTORY, P_V_RESET, P_V_REST, P_V_TH, R_A_MINUS, R_A_PLUS, R_ELIG_DECAY, R_LEARNING_RATE, R_W_MAX,
     R_W_MIN, RULE_NONE, RULE_PAIR_STDP, RULE_REWARD_STDP,
@@ -100,6 +100,7 @@ def run_ticks(
     pop_model, pop_lo, pop_hi, pop_params,
     v_mv, g_exc_mv, g_inh_mv, refractory_left, adaptation, fired, next_tick, log_keep, rng_state,
     pre_trace, post_trace, pre_decay, post_decay, trace_ranges,
+    pre_trace_slow, post_trace_slow, pre_decay_slow, post_decay_slow, has_triplet,
     has_stp, stp_u, stp_x, stp_last_tick, stp_u_base, stp_decay_facil, stp_decay_rec, efficacy,
     proj_delay, ring_exc_mv, ring_inh_mv,
     proj_pre_lo, proj_pre_hi, proj_post_lo, proj_post_hi, proj_dense, proj_port, proj_rule, proj_rule_params,
@@ -160,6 +161,9 @@ def run_ticks(
         for r in range(trace_ranges.shape[0]):
             decay_range(pre_trace, pre_decay, trace_ranges[r, 0], trace_ranges[r, 1])
             decay_range(post_trace, post_decay, trace_ranges[r, 0], trace_ranges[r, 1])
+            if has_triplet:
+                decay_range(pre_trace_slow, pre_decay_slow, trace_ranges[r, 0], trace_ranges[r, 1])
+                decay_range(post_trace_slow, post_decay_slow, trace_ranges[r, 0], trace_ranges[r, 1])
         if trace_ranges.shape[0] > 0:
             for q in range(n_spiked):
                 pre_trace[spiked_ids[q]] += 1.0
@@ -174,7 +178,8 @@ def run_ticks(
             target_inh = g_inh_mv if d == 0 else ring_inh_mv[slot]
             propagate_projection(c, spiked_ids, n_spiked, proj_pre_lo, proj_pre_hi, proj_post_lo, proj_dense, proj_port,
                                  proj_rule, proj_rule_params, proj_row_off, row_ptr, syn_post, weight_mv,
-                                 eligibility, post_trace, target_exc, target_inh, efficacy, has_stp, learn)
+                                 eligibility, post_trace, pre_trace_slow, target_exc, target_inh, efficacy, has_stp,
+                                 learn)
         if n_slots > 1:
             drain_ring(ring_exc_mv, tick, g_exc_mv)
             drain_ring(ring_inh_mv, tick, g_inh_mv)
@@ -187,10 +192,17 @@ def run_ticks(
             if proj_rule[c] != RULE_NONE:
                 postsynaptic_plasticity(c, spiked_ids, n_spiked, proj_post_lo, proj_post_hi, proj_rule,
                                         proj_rule_params, proj_in_off, in_ptr, in_syn, syn_pre, weight_mv,
-                                        eligibility, pre_trace, learn)
+                                        eligibility, pre_trace, post_trace_slow, learn)
             if proj_rule[c] == RULE_REWARD_STDP:
                 apply_dopamine(c, proj_rule_params, row_ptr, proj_row_off, proj_pre_lo, proj_pre_hi, weight_mv,
                                eligibility, dopamine, learn)
+        if has_triplet:
+            for p in range(n_pops):
+                start = 0 if p == 0 else pop_spike_end[p - 1]
+                for q in range(start, pop_spike_end[p]):
+                    pre_trace_slow[spiked_ids[q]] += 1.0
+                    if pop_model[p] >= MODEL_LIF:
+                        post_trace_slow[spiked_ids[q]] += 1.0
         for q in range(n_spiked):
             j = spiked_ids[q]
             if readout_lo <= j < readout_hi:
@@ -203,7 +215,7 @@ def run_ticks(
 @njit(cache=True)
 def propagate_projection(c, spiked_ids, n_spiked, proj_pre_lo, proj_pre_hi, proj_post_lo, proj_dense, proj_port, proj_rule,
                          proj_rule_params, proj_row_off, row_ptr, syn_post, weight_mv, eligibility, post_trace,
-                         g_exc_mv, g_inh_mv, efficacy, has_stp, learn):
+                         pre_trace_slow, g_exc_mv, g_inh_mv, efficacy, has_stp, learn):
     """Spikes of projection c's presynaptic population: add each weight (mV) to its target's exc or inh input,
     then the presynaptic half of the projection's rule (pair STDP: w += a_post * post_trace, clipped;
     reward STDP: eligibility -= a_minus * post_trace). With short-term plasticity each spike's weights are
@@ -236,6 +248,12 @@ def propagate_projection(c, spiked_ids, n_spiked, proj_pre_lo, proj_pre_hi, proj
             for s in range(s0, s1):
                 w = weight_mv[s] + a_post * post_trace[syn_post[s]]
                 weight_mv[s] = min(max(w, w_min), w_max)
+        elif rule == RULE_TRIPLET_STDP and learn:
+            depress = prm[R_A_MINUS] + prm[R_A3_MINUS] * pre_trace_slow[i]
+            w_min, w_max = prm[R_W_MIN], prm[R_W_MAX]
+            for s in range(s0, s1):
+                w = weight_mv[s] - post_trace[syn_post[s]] * depress
+                weight_mv[s] = min(max(w, w_min), w_max)
         elif rule == RULE_REWARD_STDP:
             a_minus = prm[R_A_MINUS]
             for s in range(s0, s1):
@@ -263,11 +281,15 @@ def dense_row_pair_stdp(target, weight_mv, post_trace, s0, n, post_lo, a_post, w
 
 @njit(cache=True)
 def postsynaptic_plasticity(c, spiked_ids, n_spiked, proj_post_lo, proj_post_hi, proj_rule, proj_rule_params,
-                            proj_in_off, in_ptr, in_syn, syn_pre, weight_mv, eligibility, pre_trace, learn):
-    """Postsynaptic half of projection c's rule for its spiking targets (pair STDP: w += a_pre * pre_trace,
-    clipped; reward STDP: eligibility += a_plus * pre_trace)."""
+                            proj_in_off, in_ptr, in_syn, syn_pre, weight_mv, eligibility, pre_trace, post_trace_slow,
+                            learn):
+    """Postsynaptic half of projection c's rule for its spiking targets (pair STDP: w += a_pre * pre_trace;
+    triplet: w += pre_trace * (a2_plus + a3_plus * slow post trace); both clipped; reward STDP:
+    eligibility += a_plus * pre_trace)."""
     post_lo, post_hi = proj_post_lo[c], proj_post_hi[c]
     rule = proj_rule[c]
+    if rule == RULE_NONE:
+        return
     prm = proj_rule_params[c]
     a_pre, w_min, w_max = prm[R_A_PLUS], prm[R_W_MIN], prm[R_W_MAX]
     col0 = proj_in_off[c]
@@ -276,14 +298,14 @@ def postsynaptic_plasticity(c, spiked_ids, n_spiked, proj_post_lo, proj_post_hi,
         if j < post_lo or j >= post_hi:
             continue
         r = col0 + j - post_lo
+        gain = a_pre + prm[R_A3_PLUS] * post_trace_slow[j] if rule == RULE_TRIPLET_STDP else a_pre
         for t in range(in_ptr[r], in_ptr[r + 1]):
             s = in_syn[t]
-            if rule == RULE_PAIR_STDP:
-                if learn:
-                    w = weight_mv[s] + a_pre * pre_trace[syn_pre[s]]
-                    weight_mv[s] = min(max(w, w_min), w_max)
-            else:
+            if rule == RULE_REWARD_STDP:
                 eligibility[s] += a_pre * pre_trace[syn_pre[s]]
+            elif learn:
+                w = weight_mv[s] + gain * pre_trace[syn_pre[s]]
+                weight_mv[s] = min(max(w, w_min), w_max)
 
 
 @njit(cache=True)

@@ -13,14 +13,14 @@ from snn.codes import (
     MODELS, N_POP_PARAMS, N_RULE_PARAMS, P_D_THETA, P_DECAY_ADAPT, P_DT_MS, P_E_EXC, P_E_INH, P_IZ_A, P_IZ_B,
     P_IZ_C, P_IZ_D, P_IZ_SUBSTEPS, P_TAU_MEM, P_DECAY_EXC, P_DECAY_INH, P_DECAY_MEM, P_K_EXC, P_K_INH, P_NOISE,
     P_REFRACTORY, P_V_RESET, P_V_REST, P_V_TH, PORTS, R_A_MINUS, R_A_PLUS, R_ELIG_DECAY, R_LEARNING_RATE, R_W_MAX,
-    R_W_MIN, RULE_NONE, RULE_PAIR_STDP, RULE_REWARD_STDP,
+    R_W_MIN, RULE_NONE, RULE_PAIR_STDP, RULE_REWARD_STDP, RULE_TRIPLET_STDP, R_A3_MINUS, R_A3_PLUS,
 )
 from snn.engine_kernel import run_ticks
 from snn.frames import SpikeFrames
 from snn.homeostasis import normalise_incoming
 from snn.neuron_models import exact_synapse_gain
 from snn.rng import make_rng_state
-from snn.spec import LIFParams, NetworkSpec, PairSTDP, PopulationSpec, RewardSTDP
+from snn.spec import LIFParams, NetworkSpec, PairSTDP, PopulationSpec, RewardSTDP, TripletSTDP
 
 MIN_OUT_CAPACITY = 1 << 16
 
@@ -58,6 +58,10 @@ def rule_row(rule, dt_ms: float) -> tuple[int, np.ndarray]:
     if isinstance(rule, PairSTDP):
         row[R_A_PLUS], row[R_A_MINUS] = rule.a_pre_mv, rule.a_post_mv
         return RULE_PAIR_STDP, row
+    if isinstance(rule, TripletSTDP):
+        row[R_A_PLUS], row[R_A_MINUS] = rule.a2_plus, rule.a2_minus
+        row[R_A3_PLUS], row[R_A3_MINUS] = rule.a3_plus, rule.a3_minus
+        return RULE_TRIPLET_STDP, row
     if isinstance(rule, RewardSTDP):
         row[R_A_PLUS], row[R_A_MINUS] = rule.a_plus, rule.a_minus
         row[R_LEARNING_RATE] = rule.learning_rate
@@ -108,6 +112,7 @@ class NumbaBackend:
                 next_tick[sl] = np.where(prob > 0, np.minimum(first, 2.0 ** 60), 2.0 ** 60).astype(np.int64)
 
         pre_decay, post_decay = np.ones(n, dtype=dtype), np.ones(n, dtype=dtype)
+        pre_decay2, post_decay2 = np.ones(n, dtype=dtype), np.ones(n, dtype=dtype)
         self.baseline_tau_ms = None
         proj = spec.projections
         self.proj_pre_lo = np.array([offsets[c.pre] for c in proj], dtype=np.int64)
@@ -152,12 +157,16 @@ class NumbaBackend:
                 post_decay[self.proj_post_lo[c]:self.proj_post_hi[c]] = math.exp(-dt_ms / rule.tau_post_ms)
                 if isinstance(rule, RewardSTDP):
                     self.baseline_tau_ms = rule.tau_baseline_ms
+                if isinstance(rule, TripletSTDP):
+                    pre_decay2[self.proj_pre_lo[c]:self.proj_pre_hi[c]] = math.exp(-dt_ms / rule.tau_x_ms)
+                    post_decay2[self.proj_post_lo[c]:self.proj_post_hi[c]] = math.exp(-dt_ms / rule.tau_y_ms)
         cat = lambda parts, kind: np.concatenate(parts).astype(kind) if parts else np.zeros(0, kind)  # noqa: E731
         self.row_ptr, self.in_ptr, self.in_syn = cat(row_ptr, np.int64), cat(in_ptr, np.int64), cat(in_syn, np.int64)
         self.syn_pre, self.syn_post = cat(syn_pre, np.int32), cat(syn_post, np.int32)
         self._spec_order = cat(order, np.int64)
         self.proj_dense = np.array(dense, dtype=np.bool_)
         self.pre_decay, self.post_decay = pre_decay, post_decay
+        self.pre_decay2, self.post_decay2 = pre_decay2, post_decay2
         self.proj_delay = np.array([c.delay_ticks for c in proj], dtype=np.int64)
         n_slots = int(self.proj_delay.max(initial=0)) + 1
         self.stp_params = np.zeros((3, n))  # u_base, exp(-dt/tau_facil), exp(-dt/tau_rec); no STP: 1, 0, 0
@@ -169,6 +178,7 @@ class NumbaBackend:
                 self.stp_params[:, sl] = np.array([[pop.stp.u_base], [decay(pop.stp.tau_facil_ms)],
                                                    [decay(pop.stp.tau_rec_ms)]])
         self.has_stp = any(pop.stp is not None for pop in spec.populations)
+        self.has_triplet = bool(np.any(self.proj_rule == RULE_TRIPLET_STDP))
         self._scaling = [(self.in_ptr[self.proj_in_off[c]:self.proj_in_off[c] + spec.population(pr.post).size + 1],
                           np.full(spec.population(pr.post).size, pr.normalise_sum_mv))
                          for c, pr in enumerate(proj) if pr.normalise_sum_mv is not None]
@@ -188,6 +198,8 @@ class NumbaBackend:
             "adaptation": adapt,
             "pre_trace": np.zeros(n, dtype=dtype),
             "post_trace": np.zeros(n, dtype=dtype),
+            "pre_trace_slow": np.zeros(n, dtype=dtype),
+            "post_trace_slow": np.zeros(n, dtype=dtype),
             "eligibility": np.zeros(n_syn, dtype=dtype),
             "next_tick": next_tick,
             "ring_exc_mv": np.zeros((n_slots, n), dtype=dtype),
@@ -237,6 +249,7 @@ class NumbaBackend:
                 self.pop_model, self.pop_lo, self.pop_hi, self.pop_params,
                 a["v_mv"], a["g_exc_mv"], a["g_inh_mv"], a["refractory_left"], a["adaptation"], self._fired, a["next_tick"], self.log_keep,
                 a["rng_state"], a["pre_trace"], a["post_trace"], self.pre_decay, self.post_decay, self.trace_ranges,
+                a["pre_trace_slow"], a["post_trace_slow"], self.pre_decay2, self.post_decay2, self.has_triplet,
                 self.has_stp, a["stp_u"], a["stp_x"], a["stp_last_tick"], self.stp_params[0], self.stp_params[1],
                 self.stp_params[2], self._efficacy, self.proj_delay, a["ring_exc_mv"], a["ring_inh_mv"],
                 self.proj_pre_lo, self.proj_pre_hi, self.proj_post_lo, self.proj_post_hi, self.proj_dense, self.proj_port,

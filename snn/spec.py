@@ -180,6 +180,34 @@ class PairSTDP:
 
 
 @dataclass(frozen=True)
+class TripletSTDP:
+    """Triplet STDP (Pfister & Gerstner 2006), all-to-all traces: r1 (tau_pre_ms), r2 (tau_x_ms) per
+    presynaptic neuron, o1 (tau_post_ms), o2 (tau_y_ms) per postsynaptic neuron, each +1 per spike.
+
+    Presynaptic spike: w -= o1 * (a2_minus + a3_minus * r2); postsynaptic spike: w += r1 * (a2_plus +
+    a3_plus * o2), with r2 and o2 read before the spike's own increment; clipped to [w_min_mv, w_max_mv].
+    """
+
+    tau_pre_ms: float = 16.8
+    tau_post_ms: float = 33.7
+    tau_x_ms: float = 101.0
+    tau_y_ms: float = 125.0
+    a2_plus: float = 5e-10
+    a3_plus: float = 6.2e-3
+    a2_minus: float = 7e-3
+    a3_minus: float = 2.3e-4
+    w_min_mv: float = 0.0
+    w_max_mv: float = 1.0
+
+    def validate(self, owner: str) -> None:
+        for key in ("tau_pre_ms", "tau_post_ms", "tau_x_ms", "tau_y_ms"):
+            if not getattr(self, key) > 0:
+                raise ValueError(f"{owner}.{key}: must be > 0, got {getattr(self, key)}")
+        if not self.w_max_mv >= self.w_min_mv:
+            raise ValueError(f"{owner}.w_max_mv: must be >= w_min_mv ({self.w_min_mv}), got {self.w_max_mv}")
+
+
+@dataclass(frozen=True)
 class ProjectionSpec:
     """Synapses from ``pre`` to ``post`` given as parallel arrays (local neuron indices, weights in mV).
 
@@ -195,7 +223,7 @@ class ProjectionSpec:
     pre_idx: np.ndarray
     post_idx: np.ndarray
     weight_mv: np.ndarray
-    plasticity: RewardSTDP | PairSTDP | None = None
+    plasticity: RewardSTDP | PairSTDP | TripletSTDP | None = None
     port: str = "exc"
     delay_ticks: int = 0
     normalise_sum_mv: float | None = None
@@ -251,7 +279,7 @@ class NetworkSpec:
             raise ValueError("network.populations: at most one 'input' population, listed first")
         if self.population(self.readout).kind not in SPIKING_KINDS:
             raise ValueError(f"network.readout: {self.readout!r} must be a neuron population")
-        rules, baselines = set(), set()
+        rules, baselines, slow = set(), set(), set()
         for proj in self.projections:
             owner = f"projection {proj.name!r}"
             pre, post = self.population(proj.pre), self.population(proj.post)
@@ -275,9 +303,13 @@ class NetworkSpec:
             if proj.plasticity is not None:
                 proj.plasticity.validate(f"{owner}.plasticity")
                 rules.add((proj.plasticity.tau_pre_ms, proj.plasticity.tau_post_ms))
+                if isinstance(proj.plasticity, TripletSTDP):
+                    slow.add((proj.plasticity.tau_x_ms, proj.plasticity.tau_y_ms))
                 if isinstance(proj.plasticity, RewardSTDP):
                     baselines.add(proj.plasticity.tau_baseline_ms)
         if len(rules) > 1:
             raise ValueError("network.projections: plastic projections must share tau_pre_ms and tau_post_ms")
+        if len(slow) > 1:
+            raise ValueError("network.projections: triplet-STDP projections must share tau_x_ms and tau_y_ms")
         if len(baselines) > 1:
             raise ValueError("network.projections: reward-STDP projections must share tau_baseline_ms")

@@ -11,9 +11,10 @@ import numpy as np
 
 from snn.spec import (
     LIFParams, ModelParams, NetworkSpec, PairSTDP, PopulationSpec, ProjectionSpec, RewardSTDP, ShortTermPlasticity,
+    TripletSTDP,
 )
 
-RULES = {"pair_stdp": PairSTDP, "reward_stdp": RewardSTDP}
+RULES = {"pair_stdp": PairSTDP, "reward_stdp": RewardSTDP, "triplet_stdp": TripletSTDP}
 CONNECT = ("all_to_all", "all_but_self", "one_to_one", "bernoulli")
 
 
@@ -64,7 +65,7 @@ def spec_from_dict(data: dict, where: str = "network") -> NetworkSpec:
     Population: name, size, kind (input | poisson | lif | alif | lif_cond | izhikevich), rate_hz (poisson),
     [lif] LIFParams, [model] ModelParams (alif, lif_cond, izhikevich), [stp] ShortTermPlasticity.
     Projection: name, pre, post, connect (all_to_all | all_but_self | one_to_one | bernoulli with p), weight_mv
-    (a number) or weight_min_mv/weight_max_mv (uniform), port (exc | inh), delay_ticks, [plasticity] with rule = pair_stdp |
+    (a number) or weight_min_mv/weight_max_mv (uniform), port (exc | inh), delay_ticks, [plasticity] with rule = pair_stdp | triplet_stdp |
     reward_stdp and that rule's parameters.
     """
     if not isinstance(data, dict):

@@ -95,3 +95,49 @@ def test_synaptic_scaling_keeps_each_neurons_incoming_sum():
     w = backend.weights("p").reshape(n_in, n_out)
     np.testing.assert_allclose(w.sum(axis=0), 10.0, rtol=1e-9)
     assert not np.allclose(w.reshape(-1), start)
+
+
+def pair_network(rule, pre_ticks, post_ticks, n_ticks=200):
+    """One input -> one LIF neuron forced to fire at post_ticks (via a strong second input)."""
+    from snn.spec import PairSTDP, TripletSTDP  # noqa: F401
+
+    spec = NetworkSpec(
+        (PopulationSpec("in", 2, kind="input"), PopulationSpec("out", 1, lif=LIFParams(v_th_mv=0.5, tau_exc_ms=1.0, refractory_ms=10.0))),
+        (ProjectionSpec("plastic", "in", "out", np.array([0], np.int32), np.array([0], np.int32), np.array([0.5]),
+                        plasticity=rule),
+         ProjectionSpec("drive", "in", "out", np.array([1], np.int32), np.array([0], np.int32), np.array([30.0]))),
+        readout="out",
+    )
+    backend = NumbaBackend()
+    backend.load(spec, seed=0)
+    ticks = [[0] if t in pre_ticks else [] for t in range(n_ticks)]
+    for t in post_ticks:
+        ticks[t - 1].append(1)  # the drive spike at t-1 makes the neuron fire at t
+    out = backend.step(SpikeFrames.from_lists(ticks), 0.0)
+    fired = np.repeat(np.arange(n_ticks), np.diff(out.tick_ptr)).tolist()
+    return backend.weights("plastic")[0], fired
+
+
+def test_triplet_without_triplet_terms_equals_pair_stdp():
+    from snn.spec import PairSTDP, TripletSTDP
+
+    pre, post = [10, 40, 41, 90, 130], [15, 35, 60, 75, 120]
+    triplet = TripletSTDP(tau_pre_ms=20.0, tau_post_ms=30.0, a2_plus=0.01, a3_plus=0.0, a2_minus=0.008,
+                          a3_minus=0.0, w_max_mv=5.0)
+    pair = PairSTDP(tau_pre_ms=20.0, tau_post_ms=30.0, a_pre_mv=0.01, a_post_mv=-0.008, w_max_mv=5.0)
+    w_triplet, fired = pair_network(triplet, pre, post)
+    w_pair, _ = pair_network(pair, pre, post)
+    assert fired == post
+    assert w_triplet == pytest.approx(w_pair, rel=1e-12)
+
+
+def test_triplet_potentiation_grows_with_the_postsynaptic_slow_trace():
+    from snn.spec import TripletSTDP
+
+    rule = TripletSTDP(tau_pre_ms=16.8, tau_post_ms=33.7, tau_x_ms=101.0, tau_y_ms=125.0, a2_plus=0.0,
+                       a3_plus=0.01, a2_minus=0.0, a3_minus=0.0, w_max_mv=5.0)
+    w_single, _ = pair_network(rule, [50], [60])
+    w_burst, _ = pair_network(rule, [50], [40, 60])
+    r1 = math.exp(-10 / 16.8)
+    assert w_single == pytest.approx(0.5)                       # first post spike: o2 was still 0
+    assert w_burst == pytest.approx(0.5 + 0.01 * r1 * math.exp(-20 / 125.0), rel=1e-9)

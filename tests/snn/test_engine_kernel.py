@@ -218,10 +218,11 @@ def test_projection_kernels_match_reference(dense, rule, learn):
         spiked[:len(ids)], spiked[len(ids):] = ids, offsets["A"]  # a stale tail must be ignored
         propagate_projection(1, spiked, len(ids), b.proj_pre_lo, b.proj_pre_hi, b.proj_post_lo, b.proj_dense,
                              b.proj_port, b.proj_rule, b.proj_rule_params, b.proj_row_off, b.row_ptr, b.syn_post,
-                             weight, eligibility, post_trace, g_exc, g_inh, np.ones(n), False, learn)
+                             weight, eligibility, post_trace, np.zeros(n), g_exc, g_inh, np.ones(n), False, learn)
         propagate_ref(ref, ids.tolist(), ref_g_exc, ref_g_inh, post_trace, learn)
         postsynaptic_plasticity(1, spiked, len(ids), b.proj_post_lo, b.proj_post_hi, b.proj_rule, b.proj_rule_params,
-                                b.proj_in_off, b.in_ptr, b.in_syn, b.syn_pre, weight, eligibility, pre_trace, learn)
+                                b.proj_in_off, b.in_ptr, b.in_syn, b.syn_pre, weight, eligibility, pre_trace,
+                                np.zeros(n), learn)
         postsynaptic_ref(ref, ids.tolist(), pre_trace, learn)
         dopamine = float(gen.normal(0.0, 2.0))
         if rule is REWARD:
