@@ -100,7 +100,7 @@ def run_ticks(
     pop_model, pop_lo, pop_hi, pop_params,
     v_mv, g_exc_mv, g_inh_mv, refractory_left, adaptation, fired, next_tick, log_keep, rng_state,
     pre_trace, post_trace, pre_decay, post_decay, trace_ranges,
-    pre_trace_slow, post_trace_slow, pre_decay_slow, post_decay_slow, has_triplet,
+    pre_trace_slow, post_trace_slow, pre_decay_slow, post_decay_slow, has_triplet, nearest,
     has_stp, stp_u, stp_x, stp_last_tick, stp_u_base, stp_decay_facil, stp_decay_rec, efficacy,
     proj_delay, ring_exc_mv, ring_inh_mv,
     proj_pre_lo, proj_pre_hi, proj_post_lo, proj_post_hi, proj_dense, proj_port, proj_rule, proj_rule_params,
@@ -166,7 +166,8 @@ def run_ticks(
                 decay_range(post_trace_slow, post_decay_slow, trace_ranges[r, 0], trace_ranges[r, 1])
         if trace_ranges.shape[0] > 0:
             for q in range(n_spiked):
-                pre_trace[spiked_ids[q]] += 1.0
+                i = spiked_ids[q]
+                pre_trace[i] = 1.0 if nearest else pre_trace[i] + 1.0
         if has_stp:
             stp_on_spikes(spiked_ids, n_spiked, tick, stp_last_tick, stp_u, stp_x, stp_u_base, stp_decay_facil,
                           stp_decay_rec, efficacy)
@@ -187,7 +188,8 @@ def run_ticks(
             if pop_model[p] >= MODEL_LIF and trace_ranges.shape[0] > 0:
                 start = 0 if p == 0 else pop_spike_end[p - 1]
                 for q in range(start, pop_spike_end[p]):
-                    post_trace[spiked_ids[q]] += 1.0
+                    j = spiked_ids[q]
+                    post_trace[j] = 1.0 if nearest else post_trace[j] + 1.0
         for c in range(n_proj):
             if proj_rule[c] != RULE_NONE:
                 postsynaptic_plasticity(c, spiked_ids, n_spiked, proj_post_lo, proj_post_hi, proj_rule,

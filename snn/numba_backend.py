@@ -179,6 +179,7 @@ class NumbaBackend:
                                                    [decay(pop.stp.tau_rec_ms)]])
         self.has_stp = any(pop.stp is not None for pop in spec.populations)
         self.has_triplet = bool(np.any(self.proj_rule == RULE_TRIPLET_STDP))
+        self.nearest = any(getattr(c.plasticity, "nearest", False) for c in proj)
         self._scaling = [(self.in_ptr[self.proj_in_off[c]:self.proj_in_off[c] + spec.population(pr.post).size + 1],
                           np.full(spec.population(pr.post).size, pr.normalise_sum_mv))
                          for c, pr in enumerate(proj) if pr.normalise_sum_mv is not None]
@@ -250,6 +251,7 @@ class NumbaBackend:
                 a["v_mv"], a["g_exc_mv"], a["g_inh_mv"], a["refractory_left"], a["adaptation"], self._fired, a["next_tick"], self.log_keep,
                 a["rng_state"], a["pre_trace"], a["post_trace"], self.pre_decay, self.post_decay, self.trace_ranges,
                 a["pre_trace_slow"], a["post_trace_slow"], self.pre_decay2, self.post_decay2, self.has_triplet,
+                self.nearest,
                 self.has_stp, a["stp_u"], a["stp_x"], a["stp_last_tick"], self.stp_params[0], self.stp_params[1],
                 self.stp_params[2], self._efficacy, self.proj_delay, a["ring_exc_mv"], a["ring_inh_mv"],
                 self.proj_pre_lo, self.proj_pre_hi, self.proj_post_lo, self.proj_post_hi, self.proj_dense, self.proj_port,

@@ -60,6 +60,22 @@ class ShortTermPlasticity:
 
 
 MAX_DELAY_TICKS = 1000
+def check_dale(proj: "ProjectionSpec", pre: "PopulationSpec", owner: str) -> None:
+    """Dale's law: a projection from a population declared excitatory (inhibitory) has weights >= 0 (<= 0),
+    and plastic bounds that keep them so."""
+    if not pre.dale:
+        return
+    sign = 1.0 if pre.dale == "exc" else -1.0
+    if np.any(sign * np.asarray(proj.weight_mv) < 0):
+        raise ValueError(f"{owner}.weight_mv: population {pre.name!r} is declared {pre.dale!r} (Dale's law), so "
+                         f"its weights must be {'>= 0' if sign > 0 else '<= 0'}")
+    rule = proj.plasticity
+    if rule is not None and (sign * rule.w_min_mv < 0 if sign > 0 else sign * rule.w_max_mv < 0):
+        key = "w_min_mv" if sign > 0 else "w_max_mv"
+        raise ValueError(f"{owner}.plasticity.{key}: would let a weight of {pre.dale} population {pre.name!r} "
+                         "change sign (Dale's law)")
+
+
 KINDS = ("input", "poisson", "lif", "alif", "lif_cond", "izhikevich")
 SPIKING_KINDS = KINDS[2:]
 
@@ -94,7 +110,9 @@ class ModelParams:
 @dataclass(frozen=True)
 class PopulationSpec:
     """A group of neurons. ``kind``: ``"input"`` (spikes given to step()), ``"poisson"`` (independent
-    Bernoulli-per-tick spikes at ``rate_hz`` per neuron), ``"lif"``, ``"alif"``, ``"lif_cond"`` or ``"izhikevich"``. ``v_init_mv`` optionally sets the
+    Bernoulli-per-tick spikes at ``rate_hz`` per neuron), ``"lif"``, ``"alif"``, ``"lif_cond"`` or ``"izhikevich"``.
+    ``dale`` (``"exc"`` / ``"inh"``) declares Dale's law: every outgoing weight has that sign, and plastic
+    bounds keep it under learning (checked by NetworkSpec.validate). ``v_init_mv`` optionally sets the
     initial membrane potential of each neuron (default: v_rest)."""
 
     name: str
@@ -105,6 +123,7 @@ class PopulationSpec:
     v_init_mv: np.ndarray | None = None
     model: ModelParams = field(default_factory=ModelParams)
     stp: ShortTermPlasticity | None = None
+    dale: str = ""
 
     def validate(self) -> None:
         owner = f"population {self.name!r}"
@@ -116,6 +135,8 @@ class PopulationSpec:
         self.model.validate(f"{owner}.model")
         if self.stp is not None:
             self.stp.validate(f"{owner}.stp")
+        if self.dale not in ("", "exc", "inh"):
+            raise ValueError(f"{owner}.dale: must be '', 'exc' or 'inh', got {self.dale!r}")
         if self.kind == "poisson":
             if self.rate_hz is None or np.shape(self.rate_hz) != (self.size,):
                 raise ValueError(f"{owner}.rate_hz: a poisson population needs one rate per neuron ({self.size})")
@@ -170,6 +191,7 @@ class PairSTDP:
     a_post_mv: float = -0.00525
     w_min_mv: float = 0.0
     w_max_mv: float = 0.5
+    nearest: bool = False
 
     def validate(self, owner: str) -> None:
         for key in ("tau_pre_ms", "tau_post_ms"):
@@ -287,6 +309,7 @@ class NetworkSpec:
                 raise ValueError(f"{owner}.post: must be a neuron population, {post.name!r} is {post.kind!r}")
             if not 0 <= proj.delay_ticks <= MAX_DELAY_TICKS:
                 raise ValueError(f"{owner}.delay_ticks: must be in 0..{MAX_DELAY_TICKS}, got {proj.delay_ticks}")
+            check_dale(proj, pre, owner)
             if proj.normalise_sum_mv is not None and not np.isfinite(proj.normalise_sum_mv):
                 raise ValueError(f"{owner}.normalise_sum_mv: must be finite, got {proj.normalise_sum_mv}")
             if proj.port not in ("exc", "inh"):
@@ -302,13 +325,14 @@ class NetworkSpec:
                 raise ValueError(f"{owner}.weight_mv: must be finite")
             if proj.plasticity is not None:
                 proj.plasticity.validate(f"{owner}.plasticity")
-                rules.add((proj.plasticity.tau_pre_ms, proj.plasticity.tau_post_ms))
+                rules.add((proj.plasticity.tau_pre_ms, proj.plasticity.tau_post_ms,
+                           getattr(proj.plasticity, "nearest", False)))
                 if isinstance(proj.plasticity, TripletSTDP):
                     slow.add((proj.plasticity.tau_x_ms, proj.plasticity.tau_y_ms))
                 if isinstance(proj.plasticity, RewardSTDP):
                     baselines.add(proj.plasticity.tau_baseline_ms)
         if len(rules) > 1:
-            raise ValueError("network.projections: plastic projections must share tau_pre_ms and tau_post_ms")
+            raise ValueError("network.projections: plastic projections must share tau_pre_ms, tau_post_ms and nearest")
         if len(slow) > 1:
             raise ValueError("network.projections: triplet-STDP projections must share tau_x_ms and tau_y_ms")
         if len(baselines) > 1:

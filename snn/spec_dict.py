@@ -80,7 +80,7 @@ def spec_from_dict(data: dict, where: str = "network") -> NetworkSpec:
         w = f"{where}.populations[{k}]"
         if not isinstance(table, dict):
             raise ValueError(f"{w}: must be a table")
-        unknown = set(table) - {"name", "size", "kind", "rate_hz", "lif", "model", "stp"}
+        unknown = set(table) - {"name", "size", "kind", "rate_hz", "lif", "model", "stp", "dale"}
         if unknown:
             raise ValueError(f"{w}.{sorted(unknown)[0]}: unknown key")
         size = _take(table, "size", w, (int,))
@@ -90,7 +90,8 @@ def spec_from_dict(data: dict, where: str = "network") -> NetworkSpec:
         populations.append(PopulationSpec(
             _take(table, "name", w, (str,)), size, _take(table, "kind", w, (str,), "lif"),
             _params(LIFParams, table.get("lif", {}), f"{w}.lif"), rate_hz=rates,
-            model=_params(ModelParams, table.get("model", {}), f"{w}.model"), stp=stp))
+            model=_params(ModelParams, table.get("model", {}), f"{w}.model"), stp=stp,
+            dale=_take(table, "dale", w, (str,), "")))
     sizes = {p.name: p.size for p in populations}
     projections = []
     for k, table in enumerate(_take(data, "projections", where, (list,), [])):

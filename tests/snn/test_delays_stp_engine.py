@@ -141,3 +141,30 @@ def test_triplet_potentiation_grows_with_the_postsynaptic_slow_trace():
     r1 = math.exp(-10 / 16.8)
     assert w_single == pytest.approx(0.5)                       # first post spike: o2 was still 0
     assert w_burst == pytest.approx(0.5 + 0.01 * r1 * math.exp(-20 / 125.0), rel=1e-9)
+
+
+def test_nearest_neighbour_pairing_only_counts_the_latest_presynaptic_spike():
+    from snn.spec import PairSTDP
+
+    rule = dict(tau_pre_ms=20.0, tau_post_ms=20.0, a_pre_mv=0.01, a_post_mv=0.0, w_max_mv=5.0)
+    w_all, _ = pair_network(PairSTDP(**rule), [40, 45, 50], [55])
+    w_nearest, _ = pair_network(PairSTDP(**rule, nearest=True), [40, 45, 50], [55])
+    e = math.exp(-1 / 4)  # 5 ms at tau 20 ms
+    assert w_all == pytest.approx(0.5 + 0.01 * (e + e ** 2 + e ** 3), rel=1e-9)
+    assert w_nearest == pytest.approx(0.5 + 0.01 * e, rel=1e-9)
+
+
+def test_dales_law_is_checked_on_weights_and_plastic_bounds():
+    from snn.spec import PairSTDP
+
+    def spec(weights, rule=None):
+        return NetworkSpec(
+            (PopulationSpec("in", 2, kind="input", dale="exc"), PopulationSpec("out", 1)),
+            (ProjectionSpec("p", "in", "out", np.array([0, 1], np.int32), np.array([0, 0], np.int32),
+                            np.asarray(weights, float), plasticity=rule),),
+            readout="out")
+    spec([0.5, 1.0], PairSTDP(w_min_mv=0.0)).validate()
+    with pytest.raises(ValueError, match="Dale's law"):
+        spec([0.5, -1.0]).validate()
+    with pytest.raises(ValueError, match=r"plasticity\.w_min_mv"):
+        spec([0.5, 1.0], PairSTDP(w_min_mv=-1.0)).validate()
