@@ -152,19 +152,24 @@ def config_from_dict(data: dict, where: str = "config") -> Config:
     return config
 
 
+def read_toml(path: Path, what: str) -> dict:
+    """A TOML file as a dict; ConfigError (one line, naming the file) when missing, unreadable or invalid."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such {what}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: cannot read ({e})") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML ({e})") from None
+
+
 def load_network_file(path: str | Path, dt_us: int):
     """A user's network from TOML (its ``[network]`` table or the whole file); ConfigError names the key."""
     from snn.spec_dict import spec_from_dict
 
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such network file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{path}: cannot read ({e})") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: not valid TOML ({e})") from None
+    data = read_toml(path, "network file")
     data = data.get("network", data)
     data.setdefault("dt_us", dt_us)
     try:
@@ -178,12 +183,4 @@ def load_config(path: str | Path | None) -> Config:
     if path is None:
         return config_from_dict({})
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{path}: cannot read ({e})") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: not valid TOML ({e})") from None
-    return config_from_dict(data, where=str(path))
+    return config_from_dict(read_toml(path, "config file"), where=str(path))

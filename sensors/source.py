@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Protocol
 
+from sensors.event_stream import open_recording
 from sensors.types import EventBatch, Geometry, SourceError
 
 __all__ = ["EventSource", "SourceError", "detect_format", "open_source", "parse_geometry", "FORMATS"]
@@ -94,15 +95,8 @@ def open_source(target: str | Path, geometry: Geometry | None = None) -> EventSo
     if text.startswith(("tcp://", "camera", "webcam:")):
         return _open_live(text, geometry)
     path = Path(text)
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4096)
-    except FileNotFoundError:
-        raise SourceError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise SourceError(f"{path}: is a directory, not a recording") from None
-    except OSError as e:
-        raise SourceError(f"{path}: cannot read ({e.strerror})") from None
+    with open_recording(path) as f:
+        head = f.read(4096)
     if not head:
         raise SourceError(f"{path}: empty file")
     name = detect_format(path, head)
