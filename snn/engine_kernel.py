@@ -194,7 +194,8 @@ def run_ticks(
             if proj_rule[c] != RULE_NONE:
                 postsynaptic_plasticity(c, spiked_ids, n_spiked, proj_post_lo, proj_post_hi, proj_rule,
                                         proj_rule_params, proj_in_off, in_ptr, in_syn, syn_pre, weight_mv,
-                                        eligibility, pre_trace, post_trace_slow, learn)
+                                        eligibility, pre_trace, post_trace_slow, learn, proj_dense, proj_pre_lo,
+                                        proj_pre_hi, proj_row_off, row_ptr)
             if proj_rule[c] == RULE_REWARD_STDP:
                 apply_dopamine(c, proj_rule_params, row_ptr, proj_row_off, proj_pre_lo, proj_pre_hi, weight_mv,
                                eligibility, dopamine, learn)
@@ -284,7 +285,7 @@ def dense_row_pair_stdp(target, weight_mv, post_trace, s0, n, post_lo, a_post, w
 @njit(cache=True)
 def postsynaptic_plasticity(c, spiked_ids, n_spiked, proj_post_lo, proj_post_hi, proj_rule, proj_rule_params,
                             proj_in_off, in_ptr, in_syn, syn_pre, weight_mv, eligibility, pre_trace, post_trace_slow,
-                            learn):
+                            learn, proj_dense, proj_pre_lo, proj_pre_hi, proj_row_off, row_ptr):
     """Postsynaptic half of projection c's rule for its spiking targets (pair STDP: w += a_pre * pre_trace;
     triplet: w += pre_trace * (a2_plus + a3_plus * slow post trace); both clipped; reward STDP:
     eligibility += a_plus * pre_trace)."""
@@ -295,12 +296,19 @@ def postsynaptic_plasticity(c, spiked_ids, n_spiked, proj_post_lo, proj_post_hi,
     prm = proj_rule_params[c]
     a_pre, w_min, w_max = prm[R_A_PLUS], prm[R_W_MIN], prm[R_W_MAX]
     col0 = proj_in_off[c]
+    dense = proj_dense[c]
+    row0 = proj_row_off[c]
     for q in range(n_spiked):
         j = spiked_ids[q]
         if j < post_lo or j >= post_hi:
             continue
         r = col0 + j - post_lo
         gain = a_pre + prm[R_A3_PLUS] * post_trace_slow[j] if rule == RULE_TRIPLET_STDP else a_pre
+        if dense and rule != RULE_REWARD_STDP:
+            if learn:
+                dense_column_potentiate(weight_mv, pre_trace, row_ptr[row0], post_hi - post_lo, j - post_lo,
+                                        proj_pre_lo[c], proj_pre_hi[c] - proj_pre_lo[c], gain, w_min, w_max)
+            continue
         for t in range(in_ptr[r], in_ptr[r + 1]):
             s = in_syn[t]
             if rule == RULE_REWARD_STDP:
@@ -308,6 +316,18 @@ def postsynaptic_plasticity(c, spiked_ids, n_spiked, proj_post_lo, proj_post_hi,
             elif learn:
                 w = weight_mv[s] + gain * pre_trace[syn_pre[s]]
                 weight_mv[s] = min(max(w, w_min), w_max)
+
+
+@njit(cache=True)
+def dense_column_potentiate(weight_mv, pre_trace, s0, n_post, column, pre_lo, n_pre, gain, w_min, w_max):
+    """A dense projection's column (all synapses onto one target): w += gain * pre_trace, clipped; the
+    synapse of presynaptic row i is at s0 + i * n_post + column, so no index table is read."""
+    s = np.uint64(s0 + column)
+    stride = np.uint64(n_post)
+    for i in range(np.uint64(n_pre)):
+        w = weight_mv[s] + gain * pre_trace[np.uint64(pre_lo) + i]
+        weight_mv[s] = min(max(w, w_min), w_max)
+        s += stride
 
 
 @njit(cache=True)

@@ -222,7 +222,7 @@ def test_projection_kernels_match_reference(dense, rule, learn):
         propagate_ref(ref, ids.tolist(), ref_g_exc, ref_g_inh, post_trace, learn)
         postsynaptic_plasticity(1, spiked, len(ids), b.proj_post_lo, b.proj_post_hi, b.proj_rule, b.proj_rule_params,
                                 b.proj_in_off, b.in_ptr, b.in_syn, b.syn_pre, weight, eligibility, pre_trace,
-                                np.zeros(n), learn)
+                                np.zeros(n), learn, b.proj_dense, b.proj_pre_lo, b.proj_pre_hi, b.proj_row_off, b.row_ptr)
         postsynaptic_ref(ref, ids.tolist(), pre_trace, learn)
         dopamine = float(gen.normal(0.0, 2.0))
         if rule is REWARD:
