@@ -243,9 +243,12 @@ def propagate_projection(c, spiked_ids, n_spiked, proj_pre_lo, proj_pre_hi, proj
             continue
         if dense:
             dense_row_add(target, weight_mv, s0, s1 - s0, post_lo, scale)
-        else:
+        elif has_stp:
             for s in range(s0, s1):
                 target[syn_post[s]] += weight_mv[s] * scale
+        else:
+            for s in range(np.uint64(s0), np.uint64(s1)):
+                target[syn_post[s]] += weight_mv[s]
         if rule == RULE_PAIR_STDP and learn:
             a_post, w_min, w_max = prm[R_A_MINUS], prm[R_W_MIN], prm[R_W_MAX]
             for s in range(s0, s1):
