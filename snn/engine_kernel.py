@@ -9,12 +9,12 @@ import numpy as np
 from numba import njit
 
 from snn.codes import (
-    R_A3_MINUS, R_A3_PLUS, RULE_TRIPLET_STDP, MODEL_ALIF, MODEL_INPUT, MODEL_IZHIKEVICH, MODEL_LIF, MODEL_LIF_COND, MODEL_POISSON, P_D_THETA, P_DECAY_ADAPT,
+    R_A3_MINUS, R_A3_PLUS, RULE_TRIPLET_STDP, MODEL_LIF_ADAPT, P_D_W, P_K_ADAPT, MODEL_ALIF, MODEL_INPUT, MODEL_IZHIKEVICH, MODEL_LIF, MODEL_LIF_COND, MODEL_POISSON, P_D_THETA, P_DECAY_ADAPT,
     P_DT_MS, P_E_EXC, P_E_INH, P_IZ_A, P_IZ_B, P_IZ_C, P_IZ_D, P_IZ_SUBSTEPS, P_TAU_MEM, P_DECAY_EXC, P_DECAY_INH, P_DECAY_MEM, P_K_EXC, P_K_INH, P_NOISE,
     P_REFRACTORY, P_V_RESET, P_V_REST, P_V_TH, R_A_MINUS, R_A_PLUS, R_ELIG_DECAY, R_LEARNING_RATE, R_W_MAX,
     R_W_MIN, RULE_NONE, RULE_PAIR_STDP, RULE_REWARD_STDP,
 )
-from snn.neuron_models import alif_step, izhikevich_step, lif_cond_step, lif_exact_integrate
+from snn.neuron_models import alif_step, izhikevich_step, lif_adapt_current_step, lif_cond_step, lif_exact_integrate
 from snn.delays import drain_ring
 from snn.rng import next_normal, next_uniform
 from snn.stp import stp_on_spikes
@@ -146,6 +146,12 @@ def run_ticks(
                                      prm[P_V_RESET], prm[P_V_TH], prm[P_DECAY_MEM], prm[P_K_EXC], prm[P_DECAY_EXC],
                                      prm[P_DECAY_ADAPT], prm[P_D_THETA], np.int32(prm[P_REFRACTORY]),
                                      spiked_ids, n_spiked)
+            elif model == MODEL_LIF_ADAPT:
+                merge_ports(g_exc_mv, g_inh_mv, lo, hi)
+                n_spiked = lif_adapt_current_step(v_mv, g_exc_mv, adaptation, refractory_left, lo, hi, prm[P_V_REST],
+                                                  prm[P_V_RESET], prm[P_V_TH], prm[P_DECAY_MEM], prm[P_K_EXC],
+                                                  prm[P_K_ADAPT], prm[P_DECAY_EXC], prm[P_DECAY_ADAPT], prm[P_D_W],
+                                                  np.int32(prm[P_REFRACTORY]), spiked_ids, n_spiked)
             elif model == MODEL_LIF_COND:
                 n_spiked = lif_cond_step(v_mv, g_exc_mv, g_inh_mv, refractory_left, lo, hi, prm[P_V_REST],
                                          prm[P_V_RESET], prm[P_V_TH], prm[P_E_EXC], prm[P_E_INH], prm[P_DT_MS],

@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from snn.codes import (
-    MODELS, N_POP_PARAMS, N_RULE_PARAMS, P_D_THETA, P_DECAY_ADAPT, P_DT_MS, P_E_EXC, P_E_INH, P_IZ_A, P_IZ_B,
+    MODELS, N_POP_PARAMS, N_RULE_PARAMS, P_D_W, P_K_ADAPT, P_D_THETA, P_DECAY_ADAPT, P_DT_MS, P_E_EXC, P_E_INH, P_IZ_A, P_IZ_B,
     P_IZ_C, P_IZ_D, P_IZ_SUBSTEPS, P_TAU_MEM, P_DECAY_EXC, P_DECAY_INH, P_DECAY_MEM, P_K_EXC, P_K_INH, P_NOISE,
     P_REFRACTORY, P_V_RESET, P_V_REST, P_V_TH, PORTS, R_A_MINUS, R_A_PLUS, R_ELIG_DECAY, R_LEARNING_RATE, R_W_MAX,
     R_W_MIN, RULE_NONE, RULE_PAIR_STDP, RULE_REWARD_STDP, RULE_TRIPLET_STDP, R_A3_MINUS, R_A3_PLUS,
@@ -32,6 +32,8 @@ def population_row(pop: PopulationSpec, dt_ms: float) -> np.ndarray:
     row[P_DECAY_ADAPT], row[P_D_THETA] = math.exp(-dt_ms / m.tau_adapt_ms), m.d_theta_mv
     row[P_E_EXC], row[P_E_INH], row[P_DT_MS], row[P_TAU_MEM] = m.e_exc_mv, m.e_inh_mv, dt_ms, pop.lif.tau_mem_ms
     row[P_IZ_A], row[P_IZ_B], row[P_IZ_C], row[P_IZ_D], row[P_IZ_SUBSTEPS] = m.a, m.b, m.c, m.d, m.substeps
+    row[P_K_ADAPT] = exact_synapse_gain(dt_ms, pop.lif.tau_mem_ms, m.tau_adapt_ms)
+    row[P_D_W] = m.d_w_mv
     return row
 
 

@@ -76,7 +76,7 @@ def check_dale(proj: "ProjectionSpec", pre: "PopulationSpec", owner: str) -> Non
                          "change sign (Dale's law)")
 
 
-KINDS = ("input", "poisson", "lif", "alif", "lif_cond", "izhikevich")
+KINDS = ("input", "poisson", "lif", "alif", "lif_cond", "izhikevich", "lif_adapt")
 SPIKING_KINDS = KINDS[2:]
 
 
@@ -85,13 +85,15 @@ class ModelParams:
     """Parameters of the non-LIF models (units in names; the LIF table gives the rest).
 
     alif: adaptive threshold, theta jumps by d_theta_mv at a spike and decays with tau_adapt_ms.
+    lif_adapt: spike-frequency-adaptation current w, jumps by d_w_mv at a spike, decays with tau_adapt_ms.
     lif_cond: reversal potentials e_exc_mv / e_inh_mv; weights are conductances relative to the leak.
     izhikevich: a (1/ms), b (1/ms), c (mV reset), d (mV/ms jump of u), Euler sub-steps per tick for v.
-    alif and izhikevich sum both input ports into one current.
+    alif, lif_adapt and izhikevich sum both input ports into one current.
     """
 
     tau_adapt_ms: float = 100.0
     d_theta_mv: float = 1.0
+    d_w_mv: float = 1.0
     e_exc_mv: float = 0.0
     e_inh_mv: float = -80.0
     a: float = 0.02

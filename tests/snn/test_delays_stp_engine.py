@@ -168,3 +168,21 @@ def test_dales_law_is_checked_on_weights_and_plastic_bounds():
         spec([0.5, -1.0]).validate()
     with pytest.raises(ValueError, match=r"plasticity\.w_min_mv"):
         spec([0.5, 1.0], PairSTDP(w_min_mv=-1.0)).validate()
+
+
+@pytest.mark.parametrize("kind", ["alif", "lif_adapt"])
+def test_adaptation_lengthens_intervals_inside_the_engine(kind):
+    from snn.spec import ModelParams
+
+    lif = LIFParams(v_th_mv=10.0, tau_exc_ms=1000.0, refractory_ms=1.0)
+    spec = NetworkSpec(
+        (PopulationSpec("in", 1, kind="input"),
+         PopulationSpec("n", 1, kind=kind, lif=lif, model=ModelParams(tau_adapt_ms=300.0, d_theta_mv=2.0, d_w_mv=2.0))),
+        (ProjectionSpec("drive", "in", "n", np.array([0], np.int32), np.array([0], np.int32), np.array([40.0])),),
+        readout="n")
+    backend = NumbaBackend()
+    backend.load(spec, seed=0)
+    out = backend.step(SpikeFrames.from_lists([[0]] + [[]] * 599), 0.0)
+    ticks = np.repeat(np.arange(600), np.diff(out.tick_ptr))
+    isi = np.diff(ticks)
+    assert len(isi) >= 3 and isi[-1] > isi[0]
