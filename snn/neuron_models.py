@@ -14,7 +14,7 @@ Shared conventions
 * Refractory neurons follow Brian2's ``(unless refractory)`` semantics: v is held at ``v_reset_mv`` and
   not integrated, while synaptic and adaptation variables keep decaying.
 * ``spiked_ids`` must have room for ``n_spiked + (hi - lo)`` entries; entries before ``n_spiked`` are kept.
-* Decay factors and gains are precomputed per population (``decay_factor``, ``lif_exact_coefficients``).
+* Decay factors and gains are precomputed per population (``decay_factor``, ``exact_synapse_gain``).
 """
 from __future__ import annotations
 
@@ -59,26 +59,6 @@ def exact_synapse_gain(dt_ms: float, tau_mem_ms: float, tau_syn_ms: float) -> fl
     return a * math.exp(-a) * math.expm1(x) / x
 
 
-def lif_exact_coefficients(
-    dt_ms: float, tau_mem_ms: float, tau_exc_ms: float, tau_inh_ms: float
-) -> tuple[float, float, float, float, float]:
-    """(decay_mem, k_exc, k_inh, decay_exc, decay_inh) for ``lif_exact_step``; see ``exact_synapse_gain``.
-
-    ``tau_exc_ms`` or ``tau_inh_ms`` may be ``inf`` for a constant (non-decaying) input.
-    """
-    _check_positive("lif_exact_coefficients.dt_ms", dt_ms, allow_inf=False)
-    _check_positive("lif_exact_coefficients.tau_mem_ms", tau_mem_ms, allow_inf=False)
-    _check_positive("lif_exact_coefficients.tau_exc_ms", tau_exc_ms, allow_inf=True)
-    _check_positive("lif_exact_coefficients.tau_inh_ms", tau_inh_ms, allow_inf=True)
-    return (
-        decay_factor(dt_ms, tau_mem_ms),
-        exact_synapse_gain(dt_ms, tau_mem_ms, tau_exc_ms),
-        exact_synapse_gain(dt_ms, tau_mem_ms, tau_inh_ms),
-        decay_factor(dt_ms, tau_exc_ms),
-        decay_factor(dt_ms, tau_inh_ms),
-    )
-
-
 def _check_positive(name: str, value: float, allow_inf: bool) -> None:
     if not (value > 0.0) or (math.isinf(value) and not allow_inf):
         kind = "> 0" if allow_inf else "finite and > 0"
@@ -100,10 +80,19 @@ def _threshold_reset(v_mv, refractory_left, lo, hi, v_th_mv, v_reset_mv, refract
 @njit(cache=True)
 def lif_exact_integrate(v_mv, g_exc_mv, g_inh_mv, refractory_left, lo, hi, v_rest_mv, v_reset_mv, decay_mem,
                         k_exc, k_inh, decay_exc, decay_inh, v_th_mv=np.inf, fired=None):
-    """The integration half of ``lif_exact_step`` (no reset): branch-free, vectorised. The engine calls it
-    directly, after adding noise. With a ``fired`` array (uint8), it also flags each neuron with
-    v >= v_th_mv after the update and returns how many there are, so finding the spikes needs no second
-    pass over the potentials (see engine_kernel.spikes_from_flags); without one it returns 0."""
+    r"""Current-based LIF with two exponential inputs, integrated exactly over one tick (no reset here).
+
+    .. math::
+        \tau_m \dot v = g_e + g_i - (v - v_{rest}), \qquad \tau_x \dot g_x = -g_x
+
+        v \leftarrow v_{rest} + (v - v_{rest})\,e^{-\Delta t/\tau_m} + k_e g_e + k_i g_i,
+        \qquad g_x \leftarrow g_x e^{-\Delta t/\tau_x}
+
+    with :math:`k_x` = ``exact_synapse_gain(dt, tau_mem, tau_x)``. A refractory neuron is held at v_reset_mv
+    while its inputs decay. Branch-free, so it vectorises. With a ``fired`` array (uint8) it also flags each
+    neuron with v >= v_th_mv after the update and returns how many there are, so the engine finds the
+    spikes without a second pass over the potentials (engine_kernel.spikes_from_flags); otherwise returns 0.
+    Units: mV for potentials and inputs, per-tick dimensionless coefficients."""
     count = 0
     for j in range(np.uint64(lo), np.uint64(hi)):
         ge = g_exc_mv[j]
@@ -120,35 +109,6 @@ def lif_exact_integrate(v_mv, g_exc_mv, g_inh_mv, refractory_left, lo, hi, v_res
             fired[j] = flag
             count += flag
     return count
-
-
-@njit(cache=True)
-def lif_exact_step(v_mv, g_exc_mv, g_inh_mv, refractory_left, lo, hi, v_rest_mv, v_reset_mv, v_th_mv,
-                   decay_mem, k_exc, k_inh, decay_exc, decay_inh, refractory_ticks, spiked_ids, n_spiked):
-    r"""Current-based LIF with two exponential synaptic inputs, integrated exactly over one tick.
-
-    .. math::
-        \tau_m \dot v = g_e + g_i - (v - v_{rest}), \qquad \tau_x \dot g_x = -g_x \quad (x = e, i)
-
-        v(t+\Delta t) = v_{rest} + (v - v_{rest})\,e^{-\Delta t/\tau_m} + k_e g_e + k_i g_i,
-        \qquad g_x \leftarrow g_x e^{-\Delta t/\tau_x}
-
-    with :math:`k_x = \tau_x/(\tau_x-\tau_m)\,(e^{-\Delta t/\tau_x} - e^{-\Delta t/\tau_m})`
-    (``lif_exact_coefficients``). Spike if v > v_th (strict): v = v_reset, refractory for
-    ``refractory_ticks`` ticks during which v is held and g keeps decaying.
-
-    Parameters
-    ----------
-    v_mv, g_exc_mv, g_inh_mv : float arrays, membrane potential and synaptic inputs in mV (g_inh_mv <= 0
-        for inhibition); refractory_left : int array of ticks still to wait.
-    lo, hi : neuron range. v_rest_mv, v_reset_mv, v_th_mv : mV. decay_mem, k_exc, k_inh, decay_exc,
-        decay_inh : dimensionless per-tick coefficients. refractory_ticks : int.
-    spiked_ids, n_spiked : spike list (int array) and its current length; returns the new length.
-    """
-    lif_exact_integrate(v_mv, g_exc_mv, g_inh_mv, refractory_left, lo, hi, v_rest_mv, v_reset_mv, decay_mem,
-                        k_exc, k_inh, decay_exc, decay_inh)
-    return _threshold_reset(v_mv, refractory_left, lo, hi, v_th_mv, v_reset_mv, refractory_ticks, spiked_ids,
-                            n_spiked)
 
 
 @njit(cache=True)
@@ -169,7 +129,7 @@ def lif_cond_step(v_mv, g_exc, g_inh, refractory_left, lo, hi, v_rest_mv, v_rese
 
     Exact for constant conductances, unconditionally stable, and the new v is a convex combination of v,
     v_rest, E_e and E_i, so v never leaves [E_inh, E_exc] when it and v_rest, v_reset start inside
-    (conductances must be >= 0). Threshold, reset and refractory hold as in ``lif_exact_step``.
+    (conductances must be >= 0). Threshold (strict), reset and refractory hold as in ``lif_exact_integrate``.
     The per-neuron exp vectorises only where Numba has SVML; otherwise the loop runs scalar.
 
     Parameters
@@ -203,7 +163,7 @@ def alif_step(v_mv, i_syn_mv, theta_mv, refractory_left, lo, hi, v_rest_mv, v_re
         \tau_m \dot v = i - (v - v_{rest}), \quad \tau_s \dot i = -i, \quad \tau_a \dot\theta = -\theta,
         \qquad v > v_{th} + \theta \Rightarrow v \leftarrow v_{reset},\ \theta \leftarrow \theta + \Delta\theta
 
-    Per tick: v as in ``lif_exact_step`` (gain ``k_syn = exact_synapse_gain(dt, tau_mem, tau_syn)``;
+    Per tick: v as in ``lif_exact_integrate`` (gain ``k_syn = exact_synapse_gain(dt, tau_mem, tau_syn)``;
     ``tau_syn = inf`` with ``decay_syn = 1`` is a constant current), then i and theta decay, then the test
     against the decayed threshold, then the jump. theta decays during refractoriness too.
 

@@ -1,7 +1,6 @@
 """Short-term plasticity: Tsodyks–Markram depression and facilitation per presynaptic neuron, event-driven.
 
-``stp_on_spikes`` gives each spike its efficacy u·x; ``propagate_scaled`` or
-``snn.delays.deliver_delayed_scaled`` applies it.
+``stp_on_spikes`` gives each spike its efficacy u·x; the engine scales that spike's weights by it.
 
 Model (Tsodyks, Pawelzik & Markram 1998; Markram, Wang & Tsodyks 1998), per presynaptic neuron i with
 baseline utilisation U, facilitation time constant τf and recovery time constant τrec::
@@ -64,21 +63,3 @@ def stp_on_spikes(
         x[i] = x_now - u_now * x_now
         u[i] = u_now + u_base[i] * (1.0 - u_now)
         last_spike_tick[i] = tick
-
-
-@njit(cache=True)
-def propagate_scaled(
-    spiked_ids: np.ndarray,
-    n_spiked: int,
-    syn_ptr: np.ndarray,
-    syn_post: np.ndarray,
-    weight_mv: np.ndarray,
-    efficacy: np.ndarray,
-    i_syn_mv: np.ndarray,
-) -> None:
-    """i_syn_mv[post] += efficacy[pre] * weight_mv[s] for every synapse s of every spiker (mV)."""
-    for k in range(n_spiked):
-        i = spiked_ids[k]
-        e = efficacy[i]
-        for s in range(syn_ptr[i], syn_ptr[i + 1]):
-            i_syn_mv[syn_post[s]] += e * weight_mv[s]

@@ -16,21 +16,6 @@ def _hold_or(v_free: float, v_reset: float, refractory_left: list, j: int) -> fl
     return v_free
 
 
-def lif_exact_step_ref(v, g_exc, g_inh, refractory_left, lo, hi, v_rest, v_reset, v_th, decay_mem, k_exc, k_inh,
-                       decay_exc, decay_inh, refractory_ticks) -> list[int]:
-    fired = []
-    for j in range(lo, hi):
-        v_free = v_rest + (v[j] - v_rest) * decay_mem + k_exc * g_exc[j] + k_inh * g_inh[j]
-        v[j] = _hold_or(v_free, v_reset, refractory_left, j)
-        g_exc[j] *= decay_exc
-        g_inh[j] *= decay_inh
-        if v[j] > v_th:
-            fired.append(j)
-            v[j] = v_reset
-            refractory_left[j] = refractory_ticks
-    return fired
-
-
 def lif_cond_step_ref(v, g_exc, g_inh, refractory_left, lo, hi, v_rest, v_reset, v_th, e_exc, e_inh, dt_ms,
                       tau_mem_ms, decay_exc, decay_inh, refractory_ticks) -> list[int]:
     fired = []
@@ -94,11 +79,3 @@ def izhikevich_step_ref(v, u, i_syn, lo, hi, a, b, c, d, dt_ms, substeps) -> lis
             v[j] = c
             u[j] = u[j] + d
     return fired
-
-
-def biexponential_mv(g0_mv: float, t_ms: float, tau_mem_ms: float, tau_syn_ms: float) -> float:
-    """Response of tau_m v' = g - v, tau_s g' = -g from v(0) = 0, g(0) = g0 (analytic, with the equal-tau limit)."""
-    if tau_syn_ms == tau_mem_ms:
-        return g0_mv * (t_ms / tau_mem_ms) * math.exp(-t_ms / tau_mem_ms)
-    return g0_mv * tau_syn_ms / (tau_syn_ms - tau_mem_ms) * (math.exp(-t_ms / tau_syn_ms)
-                                                           - math.exp(-t_ms / tau_mem_ms))

@@ -1,11 +1,7 @@
-"""Plain-Python references for snn.stp, snn.stdp, snn.delays and snn.homeostasis, from spike histories.
-
-The STDP and threshold references sum exponentials over every remembered spike instead of keeping traces.
-"""
+"""Plain-Python references for snn.stp and snn.homeostasis, computed from spike histories."""
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 
 import numpy as np
 
@@ -66,121 +62,11 @@ def stp_steady_state_ref(u_base: float, tau_facil_ms: float, tau_rec_ms: float, 
     return u * x
 
 
-def propagate_scaled_ref(spiked, pairs, weight, efficacy, i_syn) -> None:
-    for i in spiked:
-        for s, (pre, post) in enumerate(pairs):
-            if pre == i:
-                i_syn[post] += efficacy[i] * weight[s]
-
-
 # --- delays -----------------------------------------------------------------------------------------------
-
-def delayed_input_ref(train, pairs, weight, delay, n_post: int, n_ticks: int, efficacy=None):
-    """Per tick t, the input reaching each neuron: every weight of a spike at t - delay_s (times its efficacy)."""
-    arriving = [[0.0] * n_post for _ in range(n_ticks)]
-    for t, spiked in enumerate(train):
-        for i in spiked:
-            for s, (pre, post) in enumerate(pairs):
-                if pre == i and t + delay[s] < n_ticks:
-                    gain = 1.0 if efficacy is None else efficacy[t][i]
-                    arriving[t + delay[s]][post] += gain * weight[s]
-    return arriving
-
 
 # --- STDP -------------------------------------------------------------------------------------------------
 
-def trace_ref(times, t: int, tau_ms: float, dt_ms: float, nearest: bool) -> float:
-    """Trace at tick t from the remembered spike ticks: sum of kernels (all-to-all) or the latest one."""
-    if not times:
-        return 0.0
-    if nearest:
-        return math.exp(-(t - times[-1]) * dt_ms / tau_ms)
-    return sum(math.exp(-(t - tk) * dt_ms / tau_ms) for tk in times)
-
-
-def clip_ref(w, lo, hi):
-    return min(max(w, lo), hi)
-
-
-def pair_stdp_ref(pre_train, post_train, pairs, weight, a_plus, a_minus, w_min, w_max,
-                  tau_plus_ms, tau_minus_ms, dt_ms, nearest):
-    """Weights after every tick; pre events (depression) before post events (potentiation) in a tick."""
-    pre_times, post_times = defaultdict(list), defaultdict(list)
-    w = list(weight)
-    history = []
-    for t, (pre_spk, post_spk) in enumerate(zip(pre_train, post_train)):
-        for i in pre_spk:
-            for s, (pre, post) in enumerate(pairs):
-                if pre == i and a_minus[s] != 0.0:
-                    y = trace_ref(post_times[post], t, tau_minus_ms, dt_ms, nearest)
-                    w[s] = clip_ref(w[s] - a_minus[s] * y, w_min[s], w_max[s])
-        for i in pre_spk:
-            pre_times[i].append(t)
-        for j in post_spk:
-            for s, (pre, post) in enumerate(pairs):
-                if post == j and a_plus[s] != 0.0:
-                    x = trace_ref(pre_times[pre], t, tau_plus_ms, dt_ms, nearest)
-                    w[s] = clip_ref(w[s] + a_plus[s] * x, w_min[s], w_max[s])
-        for j in post_spk:
-            post_times[j].append(t)
-        history.append(list(w))
-    return history
-
-
-def triplet_stdp_ref(pre_train, post_train, pairs, weight, a2_plus, a3_plus, a2_minus, a3_minus, w_min, w_max,
-                     tau_plus_ms, tau_x_ms, tau_minus_ms, tau_y_ms, dt_ms, nearest):
-    """Pfister & Gerstner (2006): the r2 and o2 factors count only spikes before the current one."""
-    pre_times, post_times = defaultdict(list), defaultdict(list)
-    w = list(weight)
-    history = []
-    for t, (pre_spk, post_spk) in enumerate(zip(pre_train, post_train)):
-        for i in pre_spk:
-            for s, (pre, post) in enumerate(pairs):
-                if pre == i and (a2_minus[s] != 0.0 or a3_minus[s] != 0.0):
-                    o1 = trace_ref(post_times[post], t, tau_minus_ms, dt_ms, nearest)
-                    r2 = trace_ref(pre_times[pre], t, tau_x_ms, dt_ms, nearest)
-                    w[s] = clip_ref(w[s] - o1 * (a2_minus[s] + a3_minus[s] * r2), w_min[s], w_max[s])
-        for i in pre_spk:
-            pre_times[i].append(t)
-        for j in post_spk:
-            for s, (pre, post) in enumerate(pairs):
-                if post == j and (a2_plus[s] != 0.0 or a3_plus[s] != 0.0):
-                    r1 = trace_ref(pre_times[pre], t, tau_plus_ms, dt_ms, nearest)
-                    o2 = trace_ref(post_times[post], t, tau_y_ms, dt_ms, nearest)
-                    w[s] = clip_ref(w[s] + r1 * (a2_plus[s] + a3_plus[s] * o2), w_min[s], w_max[s])
-        for j in post_spk:
-            post_times[j].append(t)
-        history.append(list(w))
-    return history
-
-
-def clip_to_dale_ref(pairs, pre_sign, weight) -> None:
-    for s, (pre, _) in enumerate(pairs):
-        if pre_sign[pre] > 0 and weight[s] < 0.0:
-            weight[s] = 0.0
-        elif pre_sign[pre] < 0 and weight[s] > 0.0:
-            weight[s] = 0.0
-
-
 # --- homeostasis ------------------------------------------------------------------------------------------
-
-def thresholds_ref(train, theta0, tau_theta_ms, theta_plus, dt_ms):
-    """θ_j after every tick: θ0_j e^{-(t+1) dt/τ_j} + Σ_{spikes t_s <= t} θ+_j e^{-(t - t_s) dt/τ_j}."""
-    n = len(theta0)
-    spikes = [[] for _ in range(n)]
-    history = []
-    for t, spiked in enumerate(train):
-        for j in spiked:
-            spikes[j].append(t)
-        row = []
-        for j in range(n):
-            theta = theta0[j] * decay_ref((t + 1) * dt_ms, tau_theta_ms[j])
-            for ts in spikes[j]:
-                theta += theta_plus[j] * decay_ref((t - ts) * dt_ms, tau_theta_ms[j])
-            row.append(theta)
-        history.append(row)
-    return history
-
 
 def normalise_incoming_ref(pairs, weight, target_sum, n_post: int) -> None:
     for j in range(n_post):

@@ -99,8 +99,6 @@ def test_synaptic_scaling_keeps_each_neurons_incoming_sum():
 
 def pair_network(rule, pre_ticks, post_ticks, n_ticks=200):
     """One input -> one LIF neuron forced to fire at post_ticks (via a strong second input)."""
-    from snn.spec import PairSTDP, TripletSTDP  # noqa: F401
-
     spec = NetworkSpec(
         (PopulationSpec("in", 2, kind="input"), PopulationSpec("out", 1, lif=LIFParams(v_th_mv=0.5, tau_exc_ms=1.0, refractory_ms=10.0))),
         (ProjectionSpec("plastic", "in", "out", np.array([0], np.int32), np.array([0], np.int32), np.array([0.5]),
@@ -186,3 +184,14 @@ def test_adaptation_lengthens_intervals_inside_the_engine(kind):
     ticks = np.repeat(np.arange(600), np.diff(out.tick_ptr))
     isi = np.diff(ticks)
     assert len(isi) >= 3 and isi[-1] > isi[0]
+
+
+@pytest.mark.parametrize("lag", [1, 3, 8, 20])
+def test_pair_stdp_window_is_exponential_on_both_sides(lag):
+    from snn.spec import PairSTDP
+
+    rule = PairSTDP(tau_pre_ms=20.0, tau_post_ms=30.0, a_pre_mv=0.01, a_post_mv=-0.02, w_max_mv=5.0)
+    w_causal, _ = pair_network(rule, [50], [50 + lag])        # pre before post: potentiation
+    w_acausal, _ = pair_network(rule, [50 + lag], [50])       # post before pre: depression
+    assert w_causal == pytest.approx(0.5 + 0.01 * math.exp(-lag / 20.0), rel=1e-9)
+    assert w_acausal == pytest.approx(0.5 - 0.02 * math.exp(-lag / 30.0), rel=1e-9)

@@ -12,11 +12,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from naive.neuron_models import (  # noqa: E402
     alif_step_ref,
-    biexponential_mv,
     izhikevich_step_ref,
     lif_adapt_current_step_ref,
     lif_cond_step_ref,
-    lif_exact_step_ref,
 )
 from snn.neuron_models import (  # noqa: E402
     alif_step,
@@ -25,8 +23,6 @@ from snn.neuron_models import (  # noqa: E402
     izhikevich_step,
     lif_adapt_current_step,
     lif_cond_step,
-    lif_exact_coefficients,
-    lif_exact_step,
 )
 
 INT = "int"  # marks the refractory counter in a state layout
@@ -42,12 +38,6 @@ def _ticks(hi):
 
 # name -> (kernel, reference, state layout [(name, init, kick)], scalar params after lo, hi)
 MODELS = {
-    "lif_exact": (
-        lif_exact_step, lif_exact_step_ref,
-        [("v", _uniform(-70.0, -50.0), None), ("g_exc", _uniform(0.0, 100.0), _uniform(0.0, 200.0)),
-         ("g_inh", _uniform(-30.0, 0.0), _uniform(-40.0, 0.0)), ("refractory_left", _ticks(2), INT)],
-        (-65.0, -70.0, -50.0, *lif_exact_coefficients(1.0, 20.0, 5.0, 10.0), 2),
-    ),
     "lif_cond": (
         lif_cond_step, lif_cond_step_ref,
         [("v", _uniform(-70.0, -50.0), None), ("g_exc", _uniform(0.0, 2.0), _uniform(0.0, 1.5)),
@@ -169,10 +159,10 @@ def test_float32_state_tracks_float64(model):
             np.testing.assert_allclose(s32[name], s64[name], rtol=1e-4, atol=1e-3, err_msg=f"{model}.{name}")
 
 
-# ---------------------------------------------------------------------------------------------- exact LIF
+# ------------------------------------------------------------------------------------- exact synaptic gain
 
 
-def test_exact_coefficients_limits_and_continuity():
+def test_exact_synapse_gain_limits_and_continuity():
     dt, tau = 1.0, 20.0
     limit = (dt / tau) * math.exp(-dt / tau)
     assert exact_synapse_gain(dt, tau, tau) == pytest.approx(limit, rel=1e-15)
@@ -185,113 +175,6 @@ def test_exact_coefficients_limits_and_continuity():
         assert exact_synapse_gain(dt, tau, tau_syn) == pytest.approx(textbook, rel=1e-12)
     assert exact_synapse_gain(dt, tau, math.inf) == pytest.approx(1.0 - math.exp(-dt / tau), rel=1e-15)
     assert exact_synapse_gain(1000.0, 1.0, 1e6) >= 0.0  # no overflow when dt >> tau_mem
-    decay_mem, k_exc, k_inh, decay_exc, decay_inh = lif_exact_coefficients(dt, tau, 5.0, tau)
-    assert (decay_mem, decay_exc, decay_inh) == (math.exp(-dt / tau), math.exp(-dt / 5.0), math.exp(-dt / tau))
-    assert k_inh == pytest.approx(limit, rel=1e-15)
-
-
-@pytest.mark.parametrize("args,key", [
-    ((0.0, 20.0, 5.0, 5.0), "dt_ms"), ((1.0, -20.0, 5.0, 5.0), "tau_mem_ms"),
-    ((1.0, math.inf, 5.0, 5.0), "tau_mem_ms"), ((1.0, 20.0, 0.0, 5.0), "tau_exc_ms"),
-    ((1.0, 20.0, 5.0, math.nan), "tau_inh_ms"),
-])
-def test_exact_coefficients_reject_bad_time_constants(args, key):
-    with pytest.raises(ValueError, match=key):
-        lif_exact_coefficients(*args)
-
-
-def exact_neuron(dt_ms, tau_mem_ms, tau_exc_ms, tau_inh_ms, g_exc_mv, g_inh_mv=0.0, v_th_mv=1e9,
-                 v_reset_mv=-65.0, refractory_ticks=0, v_rest_mv=-65.0):
-    state = [np.array([v_rest_mv]), np.array([g_exc_mv]), np.array([g_inh_mv]), np.zeros(1, dtype=np.int32)]
-    params = (v_rest_mv, v_reset_mv, v_th_mv, *lif_exact_coefficients(dt_ms, tau_mem_ms, tau_exc_ms, tau_inh_ms),
-              refractory_ticks)
-    return state, params
-
-
-def exact_spike_ticks(state, params, n_ticks):
-    spiked = np.zeros(1, dtype=np.int32)
-    return [t + 1 for t in range(n_ticks) if lif_exact_step(*state, 0, 1, *params, spiked, 0)]
-
-
-@pytest.mark.parametrize("tau_exc_ms", [5.0, 20.0, 21.0, 40.0])
-@pytest.mark.parametrize("dt_ms", [1.0, 0.1])
-def test_synaptic_kick_gives_the_analytic_biexponential_at_every_tick(tau_exc_ms, dt_ms):
-    tau_mem, tau_inh, g_e0, g_i0 = 20.0, 10.0, 15.0, -8.0
-    state, params = exact_neuron(dt_ms, tau_mem, tau_exc_ms, tau_inh, g_e0, g_i0)
-    for n in range(1, 400):
-        lif_exact_step(*state, 0, 1, *params, np.zeros(1, dtype=np.int32), 0)
-        t = n * dt_ms
-        analytic = biexponential_mv(g_e0, t, tau_mem, tau_exc_ms) + biexponential_mv(g_i0, t, tau_mem, tau_inh)
-        assert state[0][0] - (-65.0) == pytest.approx(analytic, abs=1e-12)
-        assert state[1][0] == pytest.approx(g_e0 * math.exp(-t / tau_exc_ms), abs=1e-12)
-        assert state[2][0] == pytest.approx(g_i0 * math.exp(-t / tau_inh), abs=1e-12)
-
-
-def test_nearly_equal_time_constants_approach_the_equal_tau_limit():
-    # The textbook biexponential cancels catastrophically here; the kernel's gain must not.
-    tau = 20.0
-    near, params_near = exact_neuron(1.0, tau, tau * (1 + 1e-9), 10.0, 15.0)
-    equal, params_equal = exact_neuron(1.0, tau, tau, 10.0, 15.0)
-    for n in range(1, 200):
-        lif_exact_step(*near, 0, 1, *params_near, np.zeros(1, dtype=np.int32), 0)
-        lif_exact_step(*equal, 0, 1, *params_equal, np.zeros(1, dtype=np.int32), 0)
-        limit = biexponential_mv(15.0, float(n), tau, tau)
-        assert equal[0][0] + 65.0 == pytest.approx(limit, abs=1e-12)
-        assert near[0][0] + 65.0 == pytest.approx(limit, abs=1e-7)
-
-
-@pytest.mark.parametrize("g_mv", [10.5, 12.0, 15.0, 20.0, 40.0])
-@pytest.mark.parametrize("dt_ms", [1.0, 0.25])
-def test_time_to_first_spike_matches_closed_form(g_mv, dt_ms):
-    tau, v_gap = 20.0, 10.0  # threshold 10 mV above rest; constant input: tau_exc = inf
-    closed_ms = tau * math.log(g_mv / (g_mv - v_gap))
-    state, params = exact_neuron(dt_ms, tau, math.inf, 5.0, g_mv, v_th_mv=-65.0 + v_gap)
-    first_ms = exact_spike_ticks(state, params, int(400 / dt_ms))[0] * dt_ms
-    assert closed_ms <= first_ms < closed_ms + dt_ms
-
-
-def test_input_below_threshold_never_fires():
-    state, params = exact_neuron(1.0, 20.0, math.inf, 5.0, 9.99, v_th_mv=-55.0)
-    assert exact_spike_ticks(state, params, 3000) == []
-
-
-@pytest.mark.parametrize("refractory_ticks", [0, 2, 5])
-@pytest.mark.parametrize("dt_ms", [1.0, 0.1])
-def test_f_i_curve_within_one_tick(refractory_ticks, dt_ms):
-    tau, v_rest, v_reset, v_th = 20.0, -65.0, -70.0, -55.0
-    for g_mv in (11.0, 13.0, 17.0, 25.0, 50.0):
-        state, params = exact_neuron(dt_ms, tau, math.inf, 5.0, g_mv, v_th_mv=v_th, v_reset_mv=v_reset,
-                                     refractory_ticks=refractory_ticks)
-        isi_ms = np.diff(exact_spike_ticks(state, params, int(1500 / dt_ms))) * dt_ms
-        climb_ms = tau * math.log((g_mv - (v_reset - v_rest)) / (g_mv - (v_th - v_rest)))
-        period_ms = refractory_ticks * dt_ms + climb_ms  # held at reset, then integrate reset -> threshold
-        assert len(isi_ms) >= 10
-        assert np.all(isi_ms >= period_ms - 1e-9) and np.all(isi_ms < period_ms + dt_ms)
-        rate_hz = 1000.0 / isi_ms.mean()
-        assert 1000.0 / (period_ms + dt_ms) < rate_hz <= 1000.0 / period_ms + 1e-9
-
-
-def test_refractory_holds_v_while_synapses_keep_decaying():
-    state, params = exact_neuron(1.0, 20.0, 5.0, 10.0, 400.0, -4.0, v_th_mv=-55.0, v_reset_mv=-72.0,
-                                 refractory_ticks=3)
-    v, g_exc, g_inh, refractory_left = state
-    spiked = np.zeros(1, dtype=np.int32)
-    assert lif_exact_step(*state, 0, 1, *params, spiked, 0) == 1
-    assert v[0] == -72.0 and refractory_left[0] == 3
-    for n, left in zip((2, 3, 4), (2, 1, 0)):
-        assert lif_exact_step(*state, 0, 1, *params, spiked, 0) == 0
-        assert v[0] == -72.0 and refractory_left[0] == left
-        assert g_exc[0] == pytest.approx(400.0 * math.exp(-n / 5.0), rel=1e-14)
-        assert g_inh[0] == pytest.approx(-4.0 * math.exp(-n / 10.0), rel=1e-14)
-    decay_mem, k_exc, k_inh = params[3:6]
-    expected = -65.0 + (-72.0 + 65.0) * decay_mem + k_exc * g_exc[0] + k_inh * g_inh[0]
-    lif_exact_step(*state, 0, 1, *params, spiked, 0)  # integrates again from v_reset with the decayed inputs
-    assert v[0] == pytest.approx(expected, abs=1e-12)
-
-
-def test_threshold_is_strict():
-    state, params = exact_neuron(1.0, 20.0, math.inf, 5.0, 0.0, v_th_mv=-65.0)
-    assert exact_spike_ticks(state, params, 5) == []  # v == v_th at rest does not fire
 
 
 # ---------------------------------------------------------------------------------------- conductance LIF
