@@ -1,4 +1,4 @@
-"""The ``neuroedge`` command: run (daemon), replay, info, listen, bench.
+"""The ``neuroedge`` command: run (daemon), replay, info, listen, bench, classify, audio.
 
 With ``--json`` the last stdout line is one JSON object. Bad input exits with status 2 and one line on stderr.
 """
@@ -16,6 +16,11 @@ from edge.config import ConfigError, load_config
 from sensors.types import SourceError
 
 EXPECTED_ERRORS = (ConfigError, SourceError, CheckpointError, BusError, ValueError, OSError)
+
+
+ENCODER_DEFAULTS = {"rate": {"max_rate_hz": 1000.0}, "delta": {"threshold": 0.05},
+                    "sigma_delta": {"threshold": 0.05}}
+"""bench fsdd --encoder: parameters that suit the compressed envelope (about 0-8, times the gain 0.25)."""
 
 
 def _positive(text: str) -> float:
@@ -49,10 +54,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from edge.replay import replay
+    from edge.replay import replay, replay_audio
+    from sensors.audio import is_audio_path
 
-    config = _config(args)
     speed = 1.0 if args.realtime else args.speed
+    if is_audio_path(args.path):
+        summary = replay_audio(args.path, args.model, speed, Path(args.out) if args.out else None)
+        _emit(summary, args.json)
+        return 0
+    config = _config(args)
     seed = config.run.seed if args.seed is None else args.seed
     summary = replay(args.path, config, seed, speed, Path(args.out) if args.out else None, geometry=_geometry(args))
     if args.json:
@@ -74,9 +84,10 @@ def _emit(result: dict, as_json: bool) -> None:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from edge.tools import describe
+    from edge.tools import describe, describe_audio
+    from sensors.audio import is_audio_path
 
-    _emit(describe(args.path, _geometry(args)), args.json)
+    _emit(describe_audio(args.path) if is_audio_path(args.path) else describe(args.path, _geometry(args)), args.json)
     return 0
 
 
@@ -117,8 +128,59 @@ def cmd_listen(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_classify(args: argparse.Namespace) -> int:
+    from edge.hearing import hear_file, load_model
+
+    hearing = load_model(args.model)
+    result, _ = hear_file(hearing, args.path)
+    heard = result.heard
+    out = {"file": str(args.path), "label": None if heard is None else heard.label,
+           "confidence": None if heard is None else round(heard.decision.confidence, 4),
+           "t_start_s": None if heard is None else heard.t_start_us * 1e-6,
+           "t_end_s": None if heard is None else heard.t_end_us * 1e-6,
+           "utterances": result.n_utterances, "duration_s": round(result.duration_s, 4), "silent": result.silent,
+           "clipped_fraction": round(result.clipped_fraction, 6)}
+    if heard is None:
+        print(f"neuroedge classify: {args.path}: no speech found (silent or only clicks)", file=sys.stderr)
+    if result.clipped_fraction > 0.01:
+        print(f"neuroedge classify: warning: {args.path}: {100 * result.clipped_fraction:.1f} % of samples clipped; "
+              "the decision may suffer", file=sys.stderr)
+    _emit(out, args.json)
+    return 0
+
+
+def cmd_audio(args: argparse.Namespace) -> int:
+    from sensors.audio import list_input_devices
+
+    devices = list_input_devices()
+    if args.json:
+        print(json.dumps({"input_devices": devices}))
+    elif not devices:
+        print("no audio input devices found")
+    else:
+        for d in devices:
+            mark = "*" if d["is_default"] else " "
+            print(f"{mark} {d['index']:3d}  {d['name']}  ({d['max_input_channels']} ch, {d['default_samplerate']:g} Hz)")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
-    if args.name == "tracking":
+    if args.name == "fsdd":
+        from edge.bench.fsdd import fsdd_benchmark, plot_confusion
+        from edge.hearing import HearingConfig
+
+        config = HearingConfig()
+        if args.encoder:
+            from dataclasses import replace
+
+            config = replace(config, audio=replace(config.audio, encoder=args.encoder,
+                                                   encoder_params=ENCODER_DEFAULTS.get(args.encoder, {})))
+        summary = fsdd_benchmark(args.train, args.test, args.epochs, args.seed if args.seed is not None else 0,
+                                 config, args.model, args.loso)
+        if args.plot:
+            plot_confusion(summary, config.labels, args.plot)
+            print(f"bench fsdd: confusion matrix written to {args.plot}", file=sys.stderr)
+    elif args.name == "tracking":
         from edge.bench.tracking import plot_tracking, tracking_benchmark
 
         config = load_config(args.config)
@@ -176,8 +238,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="seed for the network (default: run.seed of the config)")
     p.add_argument("--network", help="TOML network file replacing the built-in tracking network (see README)")
     p.add_argument("--out", help="directory for actions.jsonl and summary.json")
+    p.add_argument("--model", help="audio files: hearing model checkpoint (from bench fsdd --model; default: untrained)")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON line")
     p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("classify", help="recognise the spoken word in one audio file with a trained hearing model")
+    p.add_argument("path", help="audio file (WAV, FLAC, OGG, ...; any sample rate)")
+    p.add_argument("--model", required=True, help="hearing model checkpoint (written by bench fsdd --model)")
+    p.add_argument("--json", action="store_true", help="print one JSON line")
+    p.set_defaults(func=cmd_classify)
+
+    p = sub.add_parser("audio", help="audio input: list the input devices (microphones)")
+    p.add_argument("what", choices=["devices"], help="devices: list audio input devices")
+    p.add_argument("--json", action="store_true", help="print one JSON line")
+    p.set_defaults(func=cmd_audio)
 
     p = sub.add_parser("info", help="describe a recording: format, geometry, event count, time span")
     p.add_argument("path", help="recording; the format is detected from its header")
@@ -210,9 +284,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_listen)
 
     p = sub.add_parser("bench", help="run a benchmark; the last stdout line is one JSON object")
-    p.add_argument("name", choices=["tracking", "decode", "cuba", "stdp", "encoders"],
+    p.add_argument("name", choices=["tracking", "decode", "cuba", "stdp", "encoders", "fsdd"],
                    help="tracking: on-line learning of the tracking task; decode: event decoding and filter speed; "
-                        "cuba / stdp: the W1 / W2 workloads of WORKLOADS.md; encoders: spike encoders' error and rate")
+                        "cuba / stdp: the W1 / W2 workloads of WORKLOADS.md; encoders: spike encoders' error and rate; "
+                        "fsdd: spoken digits learned with local rules (accuracy, front-end and inference speed)")
     p.add_argument("--config", help="TOML config file (default: built-in)")
     p.add_argument("--seeds", type=int, default=5, help="number of seeds (default: %(default)s)")
     p.add_argument("--sim-seconds", type=_positive, default=120.0, help="simulated seconds per run (default: %(default)s)")
@@ -225,9 +300,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", choices=["brian2"], help="cuba / stdp: run the same workload in Brian2 "
                    "cpp_standalone in the same run (its own virtual environment, created on first use)")
     p.add_argument("--plot", help="tracking: on-target fraction and learned weights; cuba / stdp: spike raster and "
-                   "weight distribution (PNG)")
+                   "weight distribution; fsdd: confusion matrix (PNG)")
     p.add_argument("--data", help="decode: shared data folder (default: $NEUROEDGE_DATA or ../shared/data)")
     p.add_argument("--min-events", type=int, default=50_000_000, help="decode: events per measurement (default: %(default)s)")
+    p.add_argument("--train", help="fsdd: folder of {digit}_{speaker}_{index}.wav files to train on "
+                   "(default: indices 5-49 of the shared recordings)")
+    p.add_argument("--test", help="fsdd: folder whose FSDD-named files are the test set (default: indices 0-4 of the "
+                   "shared recordings)")
+    p.add_argument("--epochs", type=int, default=30, help="fsdd: passes over the training set (default: %(default)s)")
+    p.add_argument("--seed", type=int, help="fsdd: seed of the presentation order (default: 0)")
+    p.add_argument("--model", help="fsdd: write the trained model (a checkpoint) here, for classify / replay / run")
+    p.add_argument("--encoder", choices=["rate", "sigma_delta", "delta", "bsa", "latency", "phase"],
+                   help="fsdd: spike code of the envelopes (default: rate)")
+    p.add_argument("--loso", action="store_true", help="fsdd: also train on 3 speakers and test on the 4th, "
+                   "for each speaker (accuracy on unseen speakers)")
     p.add_argument("--json", action="store_true", help="print the result as one JSON line")
     p.set_defaults(func=cmd_bench)
     return parser

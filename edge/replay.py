@@ -60,3 +60,42 @@ def replay(path: str, config: Config, seed: int, speed: float | None, out_dir: P
     if out_dir is not None:
         (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def replay_audio(path: str, model: str | None, speed: float | None, out_dir: Path | None = None,
+                 chunk_samples: int = 4096) -> dict:
+    """Stream an audio file through a hearing model (``model`` checkpoint, or an untrained one) and
+    summarise it like ``replay``: one ``word`` action per utterance, hashed for determinism."""
+    from edge.audio_pipeline import AudioPipeline
+    from edge.hearing import Hearing, HearingConfig, load_model
+    from sensors.audio import AudioFileSource
+
+    hearing = load_model(model) if model else Hearing(HearingConfig())
+    source = AudioFileSource(path, sample_rate_hz=hearing.sample_rate_hz, chunk_samples=chunk_samples)
+    pipeline = AudioPipeline(source, hearing, learn=False)
+    clock = ReplayClock(speed)
+    digest = hashlib.sha256()
+    words = []
+    start = time.monotonic()
+    try:
+        while (actions := pipeline.step()) is not None:
+            clock.wait_until(pipeline.t_us)
+            for action in actions:
+                digest.update(action_line(action))
+                words.append({"t_us": action.t_us, "word": hearing.config.labels[int(action.values[0])],
+                              "confidence": action.values[1]})
+    finally:
+        pipeline.close()
+    wall_s = time.monotonic() - start
+    audio_s = pipeline.counters.samples / hearing.sample_rate_hz
+    summary = {
+        "input": str(path), "format": "audio", "file_sample_rate": source.file_sample_rate,
+        "sample_rate": hearing.sample_rate_hz, "duration_us": round(audio_s * 1e6), "wall_s": round(wall_s, 4),
+        "realtime_factor": round(audio_s / wall_s, 2) if wall_s > 0 else None,
+        "utterances": pipeline.counters.utterances, "actions": pipeline.counters.actions, "words": words,
+        "actions_sha256": digest.hexdigest(), "model": model, "overruns": clock.overruns,
+    }
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary

@@ -15,6 +15,28 @@ from sensors.types import Geometry, SourceError
 from sensors.writers import open_writer
 
 
+def describe_audio(path: str) -> dict:
+    """``info`` on an audio file: its rate, channels and duration, and the level statistics (peak, RMS,
+    clipped fraction, silent) of the file at its own rate, read in chunks."""
+    from sensors.audio import AudioFileSource, audio_stats
+
+    with AudioFileSource(path) as probe:
+        file_rate = probe.file_sample_rate
+    peak = sum_sq = clipped = 0.0
+    n = 0
+    with AudioFileSource(path, sample_rate_hz=file_rate, chunk_samples=65536, mono=False) as source:
+        while (chunk := source.read()) is not None:
+            stats = audio_stats(chunk.samples)
+            peak = max(peak, stats["peak"])
+            sum_sq += stats["rms"] ** 2 * chunk.samples.size
+            clipped += stats["clipped_fraction"] * chunk.samples.size
+            n += chunk.samples.size
+    rms = (sum_sq / n) ** 0.5 if n else 0.0
+    return {"path": path, "format": "audio", "sample_rate": source.file_sample_rate, "channels": source.channels,
+            "duration_s": round(source.duration_s, 6), "peak": round(peak, 6), "rms": round(rms, 6),
+            "clipped_fraction": round(clipped / max(n, 1), 6), "silent": rms < 1e-4}
+
+
 def describe(path: str, geometry: Geometry | None = None) -> dict:
     """``info``: format, geometry, event count, first and last timestamp (µs)."""
     source = open_source(path, geometry)
