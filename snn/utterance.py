@@ -84,7 +84,7 @@ class UtteranceSegmenter:
             raise ValueError(f"segmenter: {spikes.n_ticks} spike ticks for {n} envelope ticks")
         first = self._tick
         level = envelopes.mean(axis=1) if n else np.zeros(0)
-        bounds = np.empty((n // self._hangover + 2, 2), dtype=np.int64)
+        bounds = np.empty((n // min(self._hangover, self._max_ticks) + 2, 2), dtype=np.int64)
         n_closed = segment_ticks(level, first, self.config.on_level, self._hangover, self._max_ticks,
                                  self._state, bounds)
         self._ticks.append(first + np.repeat(np.arange(n, dtype=np.int64), np.diff(spikes.tick_ptr)))
