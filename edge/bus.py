@@ -1,6 +1,13 @@
 """The ZMQ bus, the only place that opens sockets: actions out on PUB, reward in on SUB, control on REP.
 
-Schemas (ARCHITECTURE.md "Contracts"): ``[b"action", json]``, ``[b"reward", {"value": float}]``, ``{"cmd": ...}``.
+Schemas (ARCHITECTURE.md "Contracts"): ``[b"action", json]``, ``[b"reward", json]``, ``{"cmd": ...}``.
+
+Reward (feedback) messages are ``[b"reward", {"value": <finite number>, "label": <str | int>}]`` with at least
+one of the two keys; other keys are ignored. ``value`` is a scalar reward (event sources add it to the next
+block's reward); ``label`` names what the last utterance was (audio sources teach it: a label name such as
+``"3"``, or an integer, which means the label named by its decimal text). A label is a non-empty string of
+at most MAX_LABEL_CHARS characters or an integer (not a bool). ``parse_reward``/``poll_rewards`` read the
+value only (a message without one is malformed there); ``parse_feedback``/``poll_feedback`` read both.
 """
 from __future__ import annotations
 
@@ -21,6 +28,7 @@ log = logging.getLogger("neuroedge.bus")
 ACTION_TOPIC = b"action"
 REWARD_TOPIC = b"reward"
 ACTION_KEYS = ("seq", "t_us", "wall_ns", "name", "values")
+MAX_LABEL_CHARS = 64  # a longer label is malformed (keeps errors and status one short line)
 MAX_DRAIN = 1024  # messages handled per poll call, so a flooding peer cannot stall the tick loop
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}\Z")
 
@@ -73,16 +81,23 @@ def _drain(sock: zmq.Socket):
             return
 
 
-def parse_reward(frames: list[bytes]) -> float:
-    """Decode ``[b"reward", b'{"value": <finite number>}']``; raise ValueError with a one-line message."""
+@dataclass(frozen=True)
+class Feedback:
+    """One reward message: a scalar ``value``, a ``label`` (str or int as sent), or both; None when absent."""
+
+    value: float | None = None
+    label: str | int | None = None
+
+
+def _reward_object(frames: list[bytes]) -> dict:
     if len(frames) != 2:
         raise ValueError(f"reward message: expected 2 frames [b'reward', json], got {len(frames)}")
     if frames[0] != REWARD_TOPIC:
         raise ValueError(f"reward message: topic {bytes(frames[0][:32])!r}, expected b'reward'")
-    msg = _loads_object(frames[1], "reward message")
-    if "value" not in msg:
-        raise ValueError('reward message: missing "value"')
-    value = msg["value"]
+    return _loads_object(frames[1], "reward message")
+
+
+def _reward_value(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f'reward message: "value" is {type(value).__name__}, expected a number')
     try:
@@ -92,6 +107,35 @@ def parse_reward(frames: list[bytes]) -> float:
     if not math.isfinite(value):
         raise ValueError(f'reward message: "value" {value} is not finite')
     return value
+
+
+def _reward_label(label: object) -> str | int:
+    if isinstance(label, bool) or not isinstance(label, (str, int)):
+        raise ValueError(f'reward message: "label" is {type(label).__name__}, expected a string or an integer')
+    if isinstance(label, str) and not 0 < len(label) <= MAX_LABEL_CHARS:
+        raise ValueError(f'reward message: "label" must have 1..{MAX_LABEL_CHARS} characters, got {len(label)}')
+    if isinstance(label, int) and len(str(label)) > MAX_LABEL_CHARS:
+        raise ValueError(f'reward message: "label" integer longer than {MAX_LABEL_CHARS} digits')
+    return label
+
+
+def parse_feedback(frames: list[bytes]) -> Feedback:
+    """Decode ``[b"reward", b'{"value": <finite number>, "label": <str | int>}']`` (at least one key);
+    raise ValueError with a one-line message."""
+    msg = _reward_object(frames)
+    if "value" not in msg and "label" not in msg:
+        raise ValueError('reward message: expected "value" and/or "label"')
+    value = _reward_value(msg["value"]) if "value" in msg else None
+    label = _reward_label(msg["label"]) if "label" in msg else None
+    return Feedback(value, label)
+
+
+def parse_reward(frames: list[bytes]) -> float:
+    """Decode ``[b"reward", b'{"value": <finite number>}']``; raise ValueError with a one-line message."""
+    msg = _reward_object(frames)
+    if "value" not in msg:
+        raise ValueError('reward message: missing "value"')
+    return _reward_value(msg["value"])
 
 
 def parse_control(frame: bytes) -> tuple[str, dict]:
@@ -165,16 +209,26 @@ class Bus:
             self.dropped += 1
 
     def poll_rewards(self, timeout_ms: int = 0) -> list[float]:
-        """Return the pending reward values (up to MAX_DRAIN), waiting up to ``timeout_ms`` for the first."""
-        values: list[float] = []
+        """Return the pending reward values (up to MAX_DRAIN), waiting up to ``timeout_ms`` for the first.
+
+        A message without ``"value"`` (a label alone, say) is counted as malformed here."""
+        return self._poll_reward_socket(parse_reward, timeout_ms)
+
+    def poll_feedback(self, timeout_ms: int = 0) -> list[Feedback]:
+        """Return the pending feedback (value and/or label, up to MAX_DRAIN) in arrival order, waiting up to
+        ``timeout_ms`` for the first; malformed messages are counted and skipped."""
+        return self._poll_reward_socket(parse_feedback, timeout_ms)
+
+    def _poll_reward_socket(self, parse: Callable[[list[bytes]], object], timeout_ms: int) -> list:
+        items: list = []
         if timeout_ms > 0 and not self._reward.poll(timeout_ms):
-            return values
+            return items
         for frames in _drain(self._reward):
             try:
-                values.append(parse_reward(frames))
+                items.append(parse(frames))
             except ValueError as e:
-                self._note_malformed(str(e))
-        return values
+                self.note_malformed(str(e))
+        return items
 
     def poll_control(self, handler: Callable[[str, dict], dict], timeout_ms: int = 0) -> None:
         """Answer each pending control request with ``handler(cmd, request)``, exactly one reply each."""
@@ -189,7 +243,7 @@ class Bus:
                 raise ValueError(f"control request: expected 1 frame, got {len(frames)}")
             cmd, request = parse_control(frames[0])
         except ValueError as e:
-            self._note_malformed(str(e))
+            self.note_malformed(str(e))
             self._control.send(_dumps({"ok": False, "error": str(e)}))
             return
         try:
@@ -204,9 +258,10 @@ class Bus:
             raise
         self._control.send(payload)
 
-    def _note_malformed(self, error: str) -> None:
+    def note_malformed(self, error: str) -> None:
+        """Count a malformed message (also one the daemon refused after parsing, e.g. an unknown label)."""
         self.malformed += 1
-        self.last_error = error
+        self.last_error = _one_line(error)
         if self.malformed & (self.malformed - 1) == 0:  # log the 1st, 2nd, 4th, 8th...: no log flood
             log.warning("%s (%d malformed so far)", error, self.malformed)
 

@@ -48,7 +48,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if daemon.resumed_from is not None:
         print(f"resumed learned state from {daemon.resumed_from}", flush=True)
     addresses = config.bus
-    print(f"neuroedge run: backend={config.backend} source={config.source.kind} actions on {addresses.actions}, "
+    engine = "hearing" if config.source.kind in ("audio", "microphone") else f"backend={config.backend}"
+    print(f"neuroedge run: {engine} source={config.source.kind} actions on {addresses.actions}, "
           f"reward on {addresses.reward}, control on {addresses.control}", flush=True)
     return daemon.run(args.seconds)
 

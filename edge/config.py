@@ -40,23 +40,50 @@ class RunConfig:
                 raise ValueError(f"run.{key}: must be > 0, got {getattr(self, key)}")
 
 
+SOURCE_KINDS = ("scene", "file", "live", "audio", "microphone")
+AUDIO_SOURCE_KINDS = ("audio", "microphone")
+
+
 @dataclass(frozen=True)
 class SourceConfig:
-    """Where events come from: ``scene`` (built-in, closed loop), ``file`` (a recording at ``path``, any
-    supported format) or ``live`` (``path`` is tcp://HOST:PORT, camera, camera://NAME or webcam:INDEX).
-    ``geometry`` ("WIDTHxHEIGHT") is for recordings whose header does not give it."""
+    """Where input comes from. Events: ``scene`` (built-in, closed loop), ``file`` (a recording at ``path``, any
+    supported format) or ``live`` (``path`` is tcp://HOST:PORT, camera, camera://NAME or webcam:INDEX);
+    ``geometry`` ("WIDTHxHEIGHT") is for recordings whose header does not give it. Audio (see ``[hearing]``):
+    ``audio`` (``path`` is an audio file) or ``microphone`` (``path`` is a device index or name, "" the
+    default input device)."""
 
     kind: str = "scene"
     path: str = ""
     geometry: str = ""
 
     def validate(self) -> None:
-        if self.kind not in ("scene", "file", "live"):
-            raise ValueError(f"source.kind: must be 'scene', 'file' or 'live', got {self.kind!r}")
-        if self.kind != "scene" and not self.path:
+        if self.kind not in SOURCE_KINDS:
+            raise ValueError(f"source.kind: must be one of {', '.join(map(repr, SOURCE_KINDS))}, got {self.kind!r}")
+        if self.kind in ("file", "live", "audio") and not self.path:
             raise ValueError(f"source.path: required when source.kind = {self.kind!r}")
+        if self.geometry and self.kind in AUDIO_SOURCE_KINDS:
+            raise ValueError(f"source.geometry: applies to event sources, not source.kind = {self.kind!r}")
         if self.geometry:
             parse_geometry(self.geometry)
+
+    @property
+    def is_audio(self) -> bool:
+        return self.kind in AUDIO_SOURCE_KINDS
+
+
+@dataclass(frozen=True)
+class HearingRunConfig:
+    """Audio sources: ``model`` a hearing model checkpoint ("" = a fresh, untrained model with the default
+    HearingConfig), ``learn`` whether labels received as reward change the weights, ``chunk_ms`` the audio
+    read per loop iteration in milliseconds (also the control latency with a microphone)."""
+
+    model: str = ""
+    learn: bool = True
+    chunk_ms: float = 32.0
+
+    def validate(self) -> None:
+        if not 0 < self.chunk_ms <= 1000:
+            raise ValueError(f"hearing.chunk_ms: must be in (0, 1000] ms, got {self.chunk_ms}")
 
 
 @dataclass(frozen=True)
@@ -97,7 +124,8 @@ class CheckpointConfig:
 @dataclass(frozen=True)
 class Config:
     """The whole daemon / replay configuration. ``backend`` names the back end (``numba``); ``network_file``
-    (TOML, see snn.spec_dict) replaces the built-in tracking network when set."""
+    (TOML, see snn.spec_dict) replaces the built-in tracking network when set. ``hearing`` applies to audio
+    sources only (``source.kind`` = ``audio`` or ``microphone``)."""
 
     backend: str = "numba"
     network_file: str = ""
@@ -112,6 +140,7 @@ class Config:
     task: TaskConfig = field(default_factory=TaskConfig)
     bus: BusAddresses = field(default_factory=BusAddresses)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    hearing: HearingRunConfig = field(default_factory=HearingRunConfig)
 
     def validate(self) -> None:
         for f in dataclasses.fields(self):

@@ -1,6 +1,13 @@
-"""The long-running daemon: the pipeline paced by a real-time clock, on the ZMQ bus, with checkpoints.
+"""The long-running daemon: a pipeline paced by a clock, on the ZMQ bus, with checkpoints.
 
-Lifecycle: start (optionally resume) -> loop (status, control, reward, periodic checkpoint) -> stop (final checkpoint).
+Lifecycle: start (optionally resume) -> loop (status, control, feedback, periodic checkpoint) -> stop (final checkpoint).
+One loop drives either input: events (scene, recording, live stream) through ``EventDriver``, or audio (file,
+microphone) through ``AudioDriver``; a driver owns what differs (stepping, feedback, checkpoint, status).
+
+Audio: labels arriving as reward (``{"label": "3"}``) teach the last utterance heard (an unknown label is
+counted as malformed); a ``value`` alone is counted in ``rewards_received`` and has no effect. The daemon's
+checkpoint is a whole hearing model (kind ``hearing``: weights and config), loadable by
+``edge.hearing.load_model``; ``--resume`` continues from it and takes precedence over ``hearing.model``.
 """
 from __future__ import annotations
 
@@ -10,36 +17,200 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+from controllers.action import Action
+from edge.audio_pipeline import AudioPipeline, open_audio_source
 from edge.bus import Bus
 from edge.checkpoint import CheckpointError, load_latest_valid, save_checkpoint
 from edge.clock import ReplayClock, RealtimeClock
 from edge.config import Config
+from edge.hearing import MODEL_KIND, Hearing, HearingConfig, load_model, save_model
 from edge.pipeline import LiveSource, Pipeline, build_pipeline
 
 CHECKPOINT_KIND = "tracking"
 
 
+class EventDriver:
+    """The event pipeline under the daemon: scalar rewards into the next block, checkpoint kind ``tracking``."""
+
+    kind = CHECKPOINT_KIND
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.pipeline: Pipeline = build_pipeline(config)
+        self.paced_by_source = isinstance(self.pipeline.source, LiveSource)
+        self.period_s = config.run.block_ticks * config.run.dt_us * 1e-6
+        self.t_us = 0
+        self._pending_reward = 0.0
+
+    def receive(self, bus: Bus) -> int:
+        """Take the pending rewards (they reach the next block, even across a pause); return how many."""
+        rewards = bus.poll_rewards()
+        self._pending_reward += sum(rewards)
+        return len(rewards)
+
+    def step(self) -> list[Action] | None:
+        action = self.pipeline.step(external_reward=self._pending_reward)
+        self._pending_reward = 0.0
+        if action is None:
+            return None
+        self.t_us = action.t_us
+        return [action]
+
+    def progress(self) -> float:
+        """What the rate in status lines counts: ticks."""
+        return self.pipeline.counters.ticks
+
+    def reached(self, seconds: float) -> bool:
+        return self.pipeline.counters.ticks >= int(seconds * 1e6 / self.config.run.dt_us)
+
+    def restore(self, arrays: dict, meta: dict, path: Path) -> None:
+        try:
+            self.pipeline.backend.restore(arrays)
+        except ValueError as e:
+            raise CheckpointError(f"{path}: does not fit this network ({e})") from None
+
+    def save(self, path: Path) -> Path:
+        meta = {"kind": self.kind, "backend": self.pipeline.backend.name, "seed": self.config.run.seed,
+                "ticks": self.pipeline.counters.ticks, "wall_time": time.time()}
+        return save_checkpoint(path, self.pipeline.backend.state(), meta)
+
+    def status(self, rate_per_s: float) -> dict:
+        c = self.pipeline.counters
+        source = self.pipeline.source
+        return {
+            "ticks": c.ticks, "sensor_time_s": c.ticks * self.config.run.dt_us * 1e-6,
+            "ticks_per_s": round(rate_per_s, 1), "mean_reward": round(c.reward_mean, 4),
+            "on_target": round(c.on_target_mean, 4), "actions": c.actions, "events": c.events,
+            "source": source.status() if hasattr(source, "status") else {"format": source.format},
+        }
+
+    def status_line(self, s: dict) -> str:
+        return (
+            f"status ticks={s['ticks']} ticks/s={s['ticks_per_s']:.0f} overruns={s['overruns']} "
+            f"reward={s['mean_reward']:.3f} on_target={s['on_target']:.3f} actions={s['actions']} "
+            f"rewards_in={s['rewards_received']} malformed={s['malformed_messages']} state={s['state']}"
+            + (f" source={'connected' if s['source']['connected'] else 'DISCONNECTED'} reconnects={s['source']['reconnects']}"
+               if "connected" in s["source"] else ""))
+
+    def close(self) -> None:
+        pass
+
+
+class AudioDriver:
+    """The audio pipeline under the daemon: labels teach the last utterance, ``word`` actions out, checkpoint
+    kind ``hearing`` (a whole model). A file is paced by the clock; a microphone paces itself."""
+
+    kind = MODEL_KIND
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        hearing = load_model(config.hearing.model) if config.hearing.model else Hearing(HearingConfig())
+        self.pipeline: AudioPipeline = self._open(hearing)
+        self.paced_by_source = config.source.kind == "microphone"
+        self.period_s = config.hearing.chunk_ms * 1e-3
+
+    def _open(self, hearing: Hearing) -> AudioPipeline:
+        rate = hearing.sample_rate_hz
+        chunk_samples = max(1, round(self.config.hearing.chunk_ms * 1e-3 * rate))
+        kind = "microphone" if self.config.source.kind == "microphone" else "file"
+        source = open_audio_source(kind, self.config.source.path, rate, chunk_samples)
+        return AudioPipeline(source, hearing, learn=self.config.hearing.learn)
+
+    @property
+    def t_us(self) -> int:
+        return self.pipeline.t_us
+
+    def receive(self, bus: Bus) -> int:
+        """Teach each pending label at once (an unknown one is counted as malformed); return the values seen."""
+        values = 0
+        for feedback in bus.poll_feedback():
+            values += feedback.value is not None
+            if feedback.label is None:
+                continue
+            try:
+                self.pipeline.teach(feedback.label)
+            except ValueError as e:
+                bus.note_malformed(f"reward message: {e}")
+        return values
+
+    def step(self) -> list[Action] | None:
+        return self.pipeline.step()
+
+    def progress(self) -> float:
+        """What the rate in status lines counts: seconds of audio (so the rate is the real-time factor)."""
+        return self.pipeline.counters.samples / self.pipeline.hearing.sample_rate_hz
+
+    def reached(self, seconds: float) -> bool:
+        return self.pipeline.t_us >= seconds * 1e6
+
+    def restore(self, arrays: dict, meta: dict, path: Path) -> None:
+        """Continue from a checkpointed model: its own config and weights (the source is reopened for it)."""
+        try:
+            hearing = Hearing(HearingConfig.from_dict(meta["config"]))
+            hearing.net.restore(arrays)
+        except (KeyError, TypeError, ValueError) as e:
+            raise CheckpointError(f"{path}: not a usable hearing model ({e})") from None
+        self.pipeline.close()
+        self.pipeline = self._open(hearing)
+
+    def save(self, path: Path) -> Path:
+        c = self.pipeline.counters
+        meta = {"seed": self.config.run.seed, "source": self.config.source.kind, "audio_s": round(self.progress(), 3),
+                "utterances": c.utterances, "labels": c.labels, "updates": c.updates, "wall_time": time.time()}
+        return save_model(path, self.pipeline.hearing, meta)
+
+    def status(self, rate_per_s: float) -> dict:
+        fields = self.pipeline.status()
+        del fields["format"]
+        source = self.pipeline.source
+        info = {"format": source.format, **({"overflows": source.overflows} if hasattr(source, "overflows") else {})}
+        return {**fields, "sensor_time_s": self.pipeline.t_us * 1e-6, "realtime_factor": round(rate_per_s, 2),
+                "actions": self.pipeline.counters.actions, "learn": self.pipeline.learn, "source": info}
+
+    def status_line(self, s: dict) -> str:
+        return (
+            f"status audio_s={s['audio_s']:.2f} x{s['realtime_factor']:.1f} overruns={s['overruns']} "
+            f"utterances={s['utterances']} labels={s['labels']} updates={s['updates']} "
+            f"last_word={s['last_word']} actions={s['actions']} rewards_in={s['rewards_received']} "
+            f"malformed={s['malformed_messages']} state={s['state']}")
+
+    def close(self) -> None:
+        self.pipeline.close()
+
+
+def open_driver(config: Config) -> EventDriver | AudioDriver:
+    """The driver for ``config.source.kind``: audio and microphone → AudioDriver, else EventDriver."""
+    return AudioDriver(config) if config.source.is_audio else EventDriver(config)
+
+
 class Daemon:
-    """Owns the pipeline, the bus, the clock and the checkpoint file of one running controller."""
+    """Owns the driver (pipeline), the bus, the clock and the checkpoint file of one running controller."""
 
     def __init__(self, config: Config, resume: bool = False, log: TextIO = sys.stdout) -> None:
         self.config = config
         self.log = log
-        self.pipeline: Pipeline = build_pipeline(config)
+        self.driver = open_driver(config)
         self.checkpoint_path = Path(config.checkpoint.path)
         self.resumed_from: Path | None = None
-        if resume:
-            self._resume()
-        paced_by_source = isinstance(self.pipeline.source, LiveSource)
-        self.clock = RealtimeClock(config.run.block_ticks * config.run.dt_us * 1e-6) \
-            if config.run.realtime and not paced_by_source else ReplayClock(None)
-        self.bus = Bus(config.bus)
+        try:
+            if resume:
+                self._resume()
+            realtime = config.run.realtime and not self.driver.paced_by_source
+            self.clock = RealtimeClock(self.driver.period_s) if realtime else ReplayClock(None)
+            self.bus = Bus(config.bus)
+        except BaseException:
+            self.driver.close()
+            raise
         self.paused = False
         self.stopping = False
         self.rewards_received = 0
         self.checkpoints_written = 0
         self._started = time.monotonic()
-        self._rate_mark = (self._started, 0)
+        self._rate_mark = (self._started, 0.0)
+
+    @property
+    def pipeline(self) -> Pipeline | AudioPipeline:
+        return self.driver.pipeline
 
     def _resume(self) -> None:
         prev = self.checkpoint_path.with_name(self.checkpoint_path.name + ".prev")
@@ -53,37 +224,28 @@ class Daemon:
         if path != self.checkpoint_path:
             why = "refused (corrupt)" if self.checkpoint_path.exists() else "missing"
             print(f"warning: {self.checkpoint_path}: {why}; resuming from {path}", file=sys.stderr)
-        if meta.get("kind") != CHECKPOINT_KIND:
-            raise CheckpointError(f"{path}: holds a {meta.get('kind')!r} network, not {CHECKPOINT_KIND!r}")
-        try:
-            self.pipeline.backend.restore(arrays)
-        except ValueError as e:
-            raise CheckpointError(f"{path}: does not fit this network ({e})") from None
+        if meta.get("kind") != self.driver.kind:
+            raise CheckpointError(f"{path}: holds a {meta.get('kind')!r} network, not {self.driver.kind!r}")
+        self.driver.restore(arrays, meta, path)
         self.resumed_from = path
 
     def save(self) -> Path:
         """Write the learned state atomically; the previous good checkpoint is kept beside it."""
-        meta = {"kind": CHECKPOINT_KIND, "backend": self.pipeline.backend.name, "seed": self.config.run.seed,
-                "ticks": self.pipeline.counters.ticks, "wall_time": time.time()}
-        path = save_checkpoint(self.checkpoint_path, self.pipeline.backend.state(), meta)
+        path = self.driver.save(self.checkpoint_path)
         self.checkpoints_written += 1
         return path
 
     def status(self) -> dict:
-        """Counters of the running daemon; ticks_per_s is measured since the previous status line."""
-        c = self.pipeline.counters
+        """Counters of the running daemon; rates are measured since the previous status line."""
         now = time.monotonic()
-        mark_time, mark_ticks = self._rate_mark
+        mark_time, mark_progress = self._rate_mark
+        rate = (self.driver.progress() - mark_progress) / max(now - mark_time, 1e-9)
         return {
-            "ok": True, "state": "paused" if self.paused else "running", "ticks": c.ticks,
-            "sensor_time_s": c.ticks * self.config.run.dt_us * 1e-6, "uptime_s": round(now - self._started, 3),
-            "ticks_per_s": round((c.ticks - mark_ticks) / max(now - mark_time, 1e-9), 1), "overruns": self.clock.overruns,
-            "mean_reward": round(c.reward_mean, 4), "on_target": round(c.on_target_mean, 4),
-            "actions": c.actions, "events": c.events, "rewards_received": self.rewards_received,
-            "malformed_messages": self.bus.malformed, "checkpoints": self.checkpoints_written,
+            "ok": True, "state": "paused" if self.paused else "running", "uptime_s": round(now - self._started, 3),
+            "overruns": self.clock.overruns, **self.driver.status(rate), "rewards_received": self.rewards_received,
+            "malformed_messages": self.bus.malformed, "last_error": self.bus.last_error,
+            "checkpoints": self.checkpoints_written,
             "resumed_from": None if self.resumed_from is None else str(self.resumed_from),
-            "source": self.pipeline.source.status() if hasattr(self.pipeline.source, "status") else
-            {"format": self.pipeline.source.format},
         }
 
     def handle_control(self, cmd: str, request: dict) -> dict:
@@ -116,26 +278,22 @@ class Daemon:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._on_signal)
         run = self.config.run
-        limit_ticks = None if seconds is None else int(seconds * 1e6 / run.dt_us)
         next_status = next_checkpoint = time.monotonic()
         next_status += run.status_interval_s
         next_checkpoint += self.config.checkpoint.interval_s or float("inf")
-        pending_reward = 0.0
         try:
             while not self.stopping:
-                rewards = self.bus.poll_rewards()
-                self.rewards_received += len(rewards)
-                pending_reward += sum(rewards)
+                self.rewards_received += self.driver.receive(self.bus)
                 self.bus.poll_control(self.handle_control)
                 if self.paused:
                     self.bus.poll_control(self.handle_control, timeout_ms=50)
                     continue
-                action = self.pipeline.step(external_reward=pending_reward)
-                pending_reward = 0.0
-                if action is None:
+                actions = self.driver.step()
+                if actions is None:
                     break
-                self.clock.wait_until(action.t_us)
-                self.bus.publish(action)
+                self.clock.wait_until(self.driver.t_us)
+                for action in actions:
+                    self.bus.publish(action)
                 now = time.monotonic()
                 if now >= next_status:
                     next_status = now + run.status_interval_s
@@ -143,22 +301,18 @@ class Daemon:
                 if now >= next_checkpoint:
                     next_checkpoint = now + self.config.checkpoint.interval_s
                     self.save()
-                if limit_ticks is not None and self.pipeline.counters.ticks >= limit_ticks:
+                if seconds is not None and self.driver.reached(seconds):
                     break
         finally:
-            self.save()
-            self._print_status()
-            self.bus.close()
+            try:
+                self.save()
+                self._print_status()
+            finally:
+                self.bus.close()
+                self.driver.close()
         return 0
 
     def _print_status(self) -> None:
         s = self.status()
-        self._rate_mark = (time.monotonic(), s["ticks"])
-        print(
-            f"status ticks={s['ticks']} ticks/s={s['ticks_per_s']:.0f} overruns={s['overruns']} "
-            f"reward={s['mean_reward']:.3f} on_target={s['on_target']:.3f} actions={s['actions']} "
-            f"rewards_in={s['rewards_received']} malformed={s['malformed_messages']} state={s['state']}"
-            + (f" source={'connected' if s['source']['connected'] else 'DISCONNECTED'} reconnects={s['source']['reconnects']}"
-               if "connected" in s["source"] else ""),
-            file=self.log, flush=True,
-        )
+        self._rate_mark = (time.monotonic(), self.driver.progress())
+        print(self.driver.status_line(s), file=self.log, flush=True)

@@ -355,3 +355,94 @@ def test_parse_control_returns_or_raises_value_error(frame):
         assert "\n" not in str(e)
     else:
         assert isinstance(cmd, str) and cmd and request["cmd"] == cmd
+
+
+# --- feedback: value and/or label ------------------------------------------------------------------------
+
+from edge.bus import MAX_LABEL_CHARS, Feedback, parse_feedback  # noqa: E402
+
+
+def test_parse_feedback_accepts_value_label_or_both():
+    assert parse_feedback([b"reward", b'{"value": 1}']) == Feedback(1.0, None)
+    assert parse_feedback([b"reward", b'{"label": "3"}']) == Feedback(None, "3")
+    assert parse_feedback([b"reward", b'{"label": 7, "note": "extra keys are fine"}']) == Feedback(None, 7)
+    assert parse_feedback([b"reward", b'{"value": -0.5, "label": "yes"}']) == Feedback(-0.5, "yes")
+    assert parse_feedback([b"reward", json.dumps({"label": "x" * MAX_LABEL_CHARS}).encode()]).label == "x" * 64
+
+
+MALFORMED_FEEDBACK = [
+    ([b"reward", b'{"valu": 1}'], 'expected "value" and/or "label"'),
+    ([b"reward", b"{}"], 'expected "value" and/or "label"'),
+    ([b"reward", b'{"label": true}'], '"label" is bool'),
+    ([b"reward", b'{"label": 1.5}'], '"label" is float'),
+    ([b"reward", b'{"label": null}'], '"label" is NoneType'),
+    ([b"reward", b'{"label": ["3"]}'], '"label" is list'),
+    ([b"reward", b'{"label": ""}'], '"label" must have 1..64 characters'),
+    ([b"reward", json.dumps({"label": "y" * 65}).encode()], '"label" must have 1..64 characters, got 65'),
+    ([b"reward", b'{"label": "3", "value": "high"}'], '"value" is str'),
+    ([b"reward", b'{"label": "3", "value": NaN}'], "not finite"),
+    ([b"reward", b'{"label": "3"'], "invalid JSON"),
+    ([b"reward", b'["label", "3"]'], "expected a JSON object"),
+    ([b"reward"], "expected 2 frames"),
+    ([b"rewardX", b'{"label": "3"}'], "topic"),
+]
+
+
+@pytest.mark.parametrize("frames, why", MALFORMED_FEEDBACK)
+def test_parse_feedback_rejects_with_one_line(frames, why):
+    with pytest.raises(ValueError) as info:
+        parse_feedback(frames)
+    message = str(info.value)
+    assert message.startswith("reward message: ") and "\n" not in message and why in message, message
+
+
+def test_parse_reward_still_requires_a_value():
+    with pytest.raises(ValueError, match='missing "value"'):
+        parse_reward([b"reward", b'{"label": "3"}'])
+    assert parse_reward([b"reward", b'{"label": "3", "value": 2}']) == 2.0
+
+
+def test_feedback_from_external_publisher_and_malformed_counted(bus, make_socket):
+    pub = connect_reward_publisher(bus, make_socket)  # its 0.25 probe is read by poll_rewards
+    sent = [b'{"label": "3"}', b'{"label": 4}', b'{"value": 1.5, "label": "no"}', b'{"value": -2}']
+    for payload in sent:
+        pub.send_multipart([b"reward", payload])
+    for frames, _ in MALFORMED_FEEDBACK:
+        pub.send_multipart(frames)
+    pub.send_multipart([b"reward", b'{"label": "end"}'])  # sentinel: same pipe, so it arrives after the rest
+    got: list[Feedback] = []
+    eventually(lambda: got.extend(bus.poll_feedback(timeout_ms=20)) or (Feedback(None, "end") in got or None),
+               "the sentinel label")
+    assert [f for f in got if f.value != 0.25] == [
+        Feedback(None, "3"), Feedback(None, 4), Feedback(1.5, "no"), Feedback(-2.0, None), Feedback(None, "end")]
+    assert bus.malformed == len(MALFORMED_FEEDBACK)
+    assert bus.last_error.startswith("reward message: topic") and "\n" not in bus.last_error
+
+
+def test_poll_rewards_counts_a_label_alone_as_malformed(bus, make_socket):
+    pub = connect_reward_publisher(bus, make_socket)
+    pub.send_multipart([b"reward", b'{"label": "3"}'])
+    pub.send_multipart([b"reward", b'{"label": "3", "value": 5}'])
+    values = []
+    eventually(lambda: values.extend(bus.poll_rewards(timeout_ms=20)) or (5.0 in values or None), "the value")
+    assert bus.malformed == 1 and bus.last_error == 'reward message: missing "value"'
+
+
+def test_note_malformed_keeps_last_error_on_one_line(bus):
+    bus.note_malformed("reward message: unknown label 'x'\nknown: 0, 1")
+    assert bus.malformed == 1 and bus.last_error == "reward message: unknown label 'x' known: 0, 1"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.binary(max_size=40), max_size=4) | st.builds(
+    lambda d: [b"reward", json.dumps(d).encode()], st.dictionaries(
+        st.sampled_from(["value", "label", "other"]), json_values, max_size=3)))
+def test_parse_feedback_returns_or_raises_value_error(frames):
+    try:
+        feedback = parse_feedback(frames)
+    except ValueError as e:
+        assert "\n" not in str(e) and str(e).startswith("reward message: ")
+    else:
+        assert feedback.value is not None or feedback.label is not None
+        assert feedback.value is None or (isinstance(feedback.value, float) and math.isfinite(feedback.value))
+        assert feedback.label is None or (type(feedback.label) in (str, int) and len(str(feedback.label)) <= 64)
