@@ -166,7 +166,14 @@ def cmd_audio(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    if args.name == "fsdd":
+    if args.name == "memory":
+        from edge.bench.memory import memory_benchmark, plot_memory
+
+        summary = memory_benchmark(log=lambda m: print(m, file=sys.stderr, flush=True))
+        if args.plot:
+            plot_memory(summary, args.plot)
+            print(f"bench memory: plot written to {args.plot}", file=sys.stderr)
+    elif args.name == "fsdd":
         from edge.bench.fsdd import fsdd_benchmark, plot_confusion
         from edge.hearing import HearingConfig
 
@@ -285,10 +292,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_listen)
 
     p = sub.add_parser("bench", help="run a benchmark; the last stdout line is one JSON object")
-    p.add_argument("name", choices=["tracking", "decode", "cuba", "stdp", "encoders", "fsdd"],
+    p.add_argument("name", choices=["tracking", "decode", "cuba", "stdp", "encoders", "fsdd", "memory"],
                    help="tracking: on-line learning of the tracking task; decode: event decoding and filter speed; "
                         "cuba / stdp: the W1 / W2 workloads of WORKLOADS.md; encoders: spike encoders' error and rate; "
-                        "fsdd: spoken digits learned with local rules (accuracy, front-end and inference speed)")
+                        "fsdd: spoken digits learned with local rules (accuracy, front-end and inference speed); "
+                        "memory: the hippocampal memory's capacity, noise tolerance, novelty and speed")
     p.add_argument("--config", help="TOML config file (default: built-in)")
     p.add_argument("--seeds", type=int, default=5, help="number of seeds (default: %(default)s)")
     p.add_argument("--sim-seconds", type=_positive, default=120.0, help="simulated seconds per run (default: %(default)s)")
@@ -301,7 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", choices=["brian2"], help="cuba / stdp: run the same workload in Brian2 "
                    "cpp_standalone in the same run (its own virtual environment, created on first use)")
     p.add_argument("--plot", help="tracking: on-target fraction and learned weights; cuba / stdp: spike raster and "
-                   "weight distribution; fsdd: confusion matrix (PNG)")
+                   "weight distribution; fsdd: confusion matrix; memory: recall against load and accuracy against noise (PNG)")
     p.add_argument("--data", help="decode: shared data folder (default: $NEUROEDGE_DATA or ../shared/data)")
     p.add_argument("--min-events", type=int, default=50_000_000, help="decode: events per measurement (default: %(default)s)")
     p.add_argument("--train", help="fsdd: folder of {digit}_{speaker}_{index}.wav files to train on "
