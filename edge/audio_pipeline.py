@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from controllers.action import Action
 from edge.hearing import Hearing, heard_action
 from sensors.audio import AudioFileSource, MicrophoneSource
+from snn.utterance import Utterance, replay_frames
 
 
 @dataclass
@@ -24,6 +27,14 @@ class AudioCounters:
     actions: int = 0
 
 
+def utterance_input_map(utterance: Utterance, hearing: Hearing) -> np.ndarray:
+    """The word net's input for one utterance: spike counts per map neuron of its replay (tonotopic x
+    relative-time map, length ``hearing.net.n_map``), as int64."""
+    cfg = hearing.config.word_net
+    frames = replay_frames(utterance, cfg.n_bins, cfg.replay_ticks)
+    return np.bincount(frames.neuron_ids, minlength=hearing.net.n_map)[:hearing.net.n_map]
+
+
 def open_audio_source(kind: str, path: str, sample_rate_hz: int, chunk_samples: int):
     """``file`` → AudioFileSource(path); ``microphone`` → MicrophoneSource(device ``path`` or default)."""
     if kind == "microphone":
@@ -33,14 +44,19 @@ def open_audio_source(kind: str, path: str, sample_rate_hz: int, chunk_samples: 
 
 
 class AudioPipeline:
-    """Owns the audio source and the Hearing model of one stream; ``learn`` lets labels change weights."""
+    """Owns the audio source and the Hearing model of one stream; ``learn`` lets labels change weights.
+
+    With ``keep_inputs``, ``last_inputs`` holds, after each ``step``, the input map of each utterance heard in
+    it (``utterance_input_map``), in the order of the step's actions (for an attached memory)."""
 
     format = "audio"
 
-    def __init__(self, source, hearing: Hearing, learn: bool = True) -> None:
+    def __init__(self, source, hearing: Hearing, learn: bool = True, keep_inputs: bool = False) -> None:
         self.source = source
         self.hearing = hearing
         self.learn = learn
+        self.keep_inputs = keep_inputs
+        self.last_inputs: list[np.ndarray] = []
         self.counters = AudioCounters()
         self.t_us = 0
         self.last_label: str | None = None
@@ -65,12 +81,14 @@ class AudioPipeline:
         chunk = self.source.read()
         if chunk is None:
             self._ended = True
-            heard = self.hearing.finish()
+            utterances = self.hearing.end_of_stream()
         else:
             self.counters.chunks += 1
             self.counters.samples += chunk.n_samples
             self.t_us = chunk.t0_us + chunk.duration_us
-            heard = self.hearing.feed(chunk)
+            utterances = self.hearing.utterances_in(chunk)
+        heard = [self.hearing.decide(u) for u in utterances]  # = Hearing.feed / finish, keeping the utterances
+        self.last_inputs = [utterance_input_map(u, self.hearing) for u in utterances] if self.keep_inputs else []
         actions = []
         for h in heard:
             actions.append(heard_action(h, self.counters.actions))

@@ -17,6 +17,7 @@ from edge.filters_config import FiltersConfig
 from sensors.scene import SceneConfig
 from sensors.source import parse_geometry
 from snn.encode_events import PoolingConfig
+from snn.hippocampus import HippocampusConfig
 
 
 class ConfigError(Exception):
@@ -121,11 +122,47 @@ class CheckpointConfig:
             raise ValueError(f"checkpoint.interval_s: must be >= 0, got {self.interval_s}")
 
 
+MEMORY_STORE_MODES = ("novelty", "command")
+
+
+@dataclass(frozen=True)
+class MemoryConfig:
+    """The hippocampal memory on the encoded input (see edge.memory_stage): ``enabled``; ``window_ms`` the
+    window of event input whose spike counts form one memory input (a whole number of ticks; an audio
+    source uses one utterance instead); ``store`` = ``novelty`` (store automatically what is novel) or
+    ``command`` (only on the control command ``store``); ``min_activity`` the total spike count below which
+    a window is not shown to the memory at all (silence stores no junk); ``hippocampus`` the
+    ``[memory.hippocampus]`` parameters (snn.hippocampus.HippocampusConfig)."""
+
+    enabled: bool = False
+    window_ms: float = 50.0
+    store: str = "novelty"
+    min_activity: int = 20
+    hippocampus: HippocampusConfig = field(default_factory=HippocampusConfig)
+
+    def validate(self) -> None:
+        if not 0 < self.window_ms < float("inf"):
+            raise ValueError(f"memory.window_ms: must be > 0, got {self.window_ms}")
+        if self.store not in MEMORY_STORE_MODES:
+            raise ValueError(f"memory.store: must be one of {', '.join(map(repr, MEMORY_STORE_MODES))}, "
+                             f"got {self.store!r}")
+        if self.min_activity < 0:
+            raise ValueError(f"memory.min_activity: must be >= 0, got {self.min_activity}")
+
+    def window_ticks(self, dt_us: int) -> int:
+        """Ticks per window; ValueError (naming memory.window_ms) unless a whole number >= 1."""
+        ticks = self.window_ms * 1000.0 / dt_us
+        if round(ticks) < 1 or abs(ticks - round(ticks)) > 1e-6:
+            raise ValueError(f"memory.window_ms: must be a whole number >= 1 of ticks (run.dt_us = {dt_us} µs), "
+                             f"got {self.window_ms} ms")
+        return round(ticks)
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole daemon / replay configuration. ``backend`` names the back end (``numba``); ``network_file``
     (TOML, see snn.spec_dict) replaces the built-in tracking network when set. ``hearing`` applies to audio
-    sources only (``source.kind`` = ``audio`` or ``microphone``)."""
+    sources only (``source.kind`` = ``audio`` or ``microphone``); ``memory`` to either kind."""
 
     backend: str = "numba"
     network_file: str = ""
@@ -141,12 +178,15 @@ class Config:
     bus: BusAddresses = field(default_factory=BusAddresses)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     hearing: HearingRunConfig = field(default_factory=HearingRunConfig)
+    memory: MemoryConfig = field(default_factory=MemoryConfig)
 
     def validate(self) -> None:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if hasattr(value, "validate"):
                 value.validate()
+        if self.memory.enabled and not self.source.is_audio:
+            self.memory.window_ticks(self.run.dt_us)
 
 
 def _build(cls: type, data: dict, where: str):
@@ -168,7 +208,12 @@ def _build(cls: type, data: dict, where: str):
             kwargs[key] = value
         else:
             raise ConfigError(f"{where}.{key}: expected {getattr(kind, '__name__', kind)}, got {value!r}")
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except ValueError as e:  # checked on construction (e.g. HippocampusConfig): "table.key: ..." → "where.key: ..."
+        head, _, table = where.rpartition(".")
+        message = str(e)
+        raise ConfigError(f"{head}.{message}" if head and message.startswith(f"{table}.") else f"{where}: {message}") from None
 
 
 def config_from_dict(data: dict, where: str = "config") -> Config:

@@ -8,12 +8,19 @@ Audio: labels arriving as reward (``{"label": "3"}``) teach the last utterance h
 counted as malformed); a ``value`` alone is counted in ``rewards_received`` and has no effect. The daemon's
 checkpoint is a whole hearing model (kind ``hearing``: weights and config), loadable by
 ``edge.hearing.load_model``; ``--resume`` continues from it and takes precedence over ``hearing.model``.
+
+Memory (``[memory] enabled``): either driver feeds its encoded input to an ``edge.memory_stage.MemoryStage``
+(event windows, or one input per utterance) and publishes its ``recall`` and ``novelty`` actions; the control
+command ``{"cmd": "store", "label": <int, optional>}`` stores the last input; the memory's arrays go into the
+checkpoint under ``memory.`` and ``--resume`` restores them. Every published action's ``seq`` comes from one
+per-process counter of the daemon.
 """
 from __future__ import annotations
 
 import signal
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -24,9 +31,34 @@ from edge.checkpoint import CheckpointError, load_latest_valid, save_checkpoint
 from edge.clock import ReplayClock, RealtimeClock
 from edge.config import Config
 from edge.hearing import MODEL_KIND, Hearing, HearingConfig, load_model, save_model
+from edge.memory_stage import MemoryStage, split_memory, with_memory
 from edge.pipeline import LiveSource, Pipeline, build_pipeline
 
 CHECKPOINT_KIND = "tracking"
+
+
+def restore_memory(stage: MemoryStage | None, arrays: dict, meta: dict, path: Path) -> None:
+    """Load a checkpoint's memory arrays (unprefixed) into ``stage``: none there → an empty memory and a warning
+    on stderr; arrays that do not fit, or a memory wired differently → CheckpointError (one line)."""
+    if stage is None:
+        return
+    if not arrays:
+        print(f"warning: {path}: holds no memory; starting with an empty memory", file=sys.stderr)
+        return
+    saved = meta.get("memory")
+    try:
+        stage.check_meta(saved if isinstance(saved, dict) else {})
+        stage.restore(arrays)
+    except ValueError as e:
+        raise CheckpointError(f"{path}: memory does not fit ({e})") from None
+
+
+def memory_status_line(s: dict) -> str:
+    """The memory's part of a status line ("" without a memory)."""
+    if "memory_stored" not in s:
+        return ""
+    novelty = "-" if s["last_novelty"] is None else f"{s['last_novelty']:.3f}"
+    return f" memory_stored={s['memory_stored']} memory_windows={s['memory_windows']} novelty={novelty}"
 
 
 class EventDriver:
@@ -41,6 +73,8 @@ class EventDriver:
         self.period_s = config.run.block_ticks * config.run.dt_us * 1e-6
         self.t_us = 0
         self._pending_reward = 0.0
+        self.memory = (MemoryStage(config.memory, self.pipeline.encoder.n_inputs, config.run.dt_us)
+                       if config.memory.enabled else None)
 
     def receive(self, bus: Bus) -> int:
         """Take the pending rewards (they reach the next block, even across a pause); return how many."""
@@ -54,7 +88,10 @@ class EventDriver:
         if action is None:
             return None
         self.t_us = action.t_us
-        return [action]
+        if self.memory is None:
+            return [action]
+        # the memory's windows end within the block: its actions come first, so t_us never goes back
+        return [*self.memory.push(self.pipeline.last_inputs, self.pipeline.last_t0_us), action]
 
     def progress(self) -> float:
         """What the rate in status lines counts: ticks."""
@@ -64,15 +101,19 @@ class EventDriver:
         return self.pipeline.counters.ticks >= int(seconds * 1e6 / self.config.run.dt_us)
 
     def restore(self, arrays: dict, meta: dict, path: Path) -> None:
+        arrays, memory = split_memory(arrays)
         try:
             self.pipeline.backend.restore(arrays)
         except ValueError as e:
             raise CheckpointError(f"{path}: does not fit this network ({e})") from None
+        restore_memory(self.memory, memory, meta, path)
 
     def save(self, path: Path) -> Path:
         meta = {"kind": self.kind, "backend": self.pipeline.backend.name, "seed": self.config.run.seed,
                 "ticks": self.pipeline.counters.ticks, "wall_time": time.time()}
-        return save_checkpoint(path, self.pipeline.backend.state(), meta)
+        if self.memory is not None:
+            meta["memory"] = self.memory.meta()
+        return save_checkpoint(path, with_memory(self.pipeline.backend.state(), self.memory), meta)
 
     def status(self, rate_per_s: float) -> dict:
         c = self.pipeline.counters
@@ -82,6 +123,7 @@ class EventDriver:
             "ticks_per_s": round(rate_per_s, 1), "mean_reward": round(c.reward_mean, 4),
             "on_target": round(c.on_target_mean, 4), "actions": c.actions, "events": c.events,
             "source": source.status() if hasattr(source, "status") else {"format": source.format},
+            **(self.memory.status() if self.memory is not None else {}),
         }
 
     def status_line(self, s: dict) -> str:
@@ -90,7 +132,8 @@ class EventDriver:
             f"reward={s['mean_reward']:.3f} on_target={s['on_target']:.3f} actions={s['actions']} "
             f"rewards_in={s['rewards_received']} malformed={s['malformed_messages']} state={s['state']}"
             + (f" source={'connected' if s['source']['connected'] else 'DISCONNECTED'} reconnects={s['source']['reconnects']}"
-               if "connected" in s["source"] else ""))
+               if "connected" in s["source"] else "")
+            + memory_status_line(s))
 
     def close(self) -> None:
         pass
@@ -108,13 +151,21 @@ class AudioDriver:
         self.pipeline: AudioPipeline = self._open(hearing)
         self.paced_by_source = config.source.kind == "microphone"
         self.period_s = config.hearing.chunk_ms * 1e-3
+        self.memory: MemoryStage | None = None
+        self._attach_memory()
+
+    def _attach_memory(self) -> None:
+        """A memory over the word net's input map (one input per utterance), when enabled; a new one when
+        the model's map size changed (a resumed model with another configuration)."""
+        if self.config.memory.enabled and (self.memory is None or self.memory.n_input != self.pipeline.hearing.net.n_map):
+            self.memory = MemoryStage(self.config.memory, self.pipeline.hearing.net.n_map, None)
 
     def _open(self, hearing: Hearing) -> AudioPipeline:
         rate = hearing.sample_rate_hz
         chunk_samples = max(1, round(self.config.hearing.chunk_ms * 1e-3 * rate))
         kind = "microphone" if self.config.source.kind == "microphone" else "file"
         source = open_audio_source(kind, self.config.source.path, rate, chunk_samples)
-        return AudioPipeline(source, hearing, learn=self.config.hearing.learn)
+        return AudioPipeline(source, hearing, learn=self.config.hearing.learn, keep_inputs=self.config.memory.enabled)
 
     @property
     def t_us(self) -> int:
@@ -134,7 +185,13 @@ class AudioDriver:
         return values
 
     def step(self) -> list[Action] | None:
-        return self.pipeline.step()
+        actions = self.pipeline.step()
+        if actions is None or self.memory is None:
+            return actions
+        out: list[Action] = []
+        for word, x in zip(actions, self.pipeline.last_inputs, strict=True):
+            out += [word, *self.memory.observe_vector(x, word.t_us)]
+        return out
 
     def progress(self) -> float:
         """What the rate in status lines counts: seconds of audio (so the rate is the real-time factor)."""
@@ -145,6 +202,7 @@ class AudioDriver:
 
     def restore(self, arrays: dict, meta: dict, path: Path) -> None:
         """Continue from a checkpointed model: its own config and weights (the source is reopened for it)."""
+        arrays, memory = split_memory(arrays)
         try:
             hearing = Hearing(HearingConfig.from_dict(meta["config"]))
             hearing.net.restore(arrays)
@@ -152,12 +210,20 @@ class AudioDriver:
             raise CheckpointError(f"{path}: not a usable hearing model ({e})") from None
         self.pipeline.close()
         self.pipeline = self._open(hearing)
+        self._attach_memory()
+        restore_memory(self.memory, memory, meta, path)
 
     def save(self, path: Path) -> Path:
         c = self.pipeline.counters
         meta = {"seed": self.config.run.seed, "source": self.config.source.kind, "audio_s": round(self.progress(), 3),
                 "utterances": c.utterances, "labels": c.labels, "updates": c.updates, "wall_time": time.time()}
-        return save_model(path, self.pipeline.hearing, meta)
+        if self.memory is None:
+            return save_model(path, self.pipeline.hearing, meta)
+        # save_model's document, with the memory's arrays beside the weights (still loadable by load_model)
+        hearing = self.pipeline.hearing
+        doc = {"kind": MODEL_KIND, "config": hearing.config.to_dict(), "saved_at": time.time(), **meta,
+               "memory": self.memory.meta()}
+        return save_checkpoint(path, with_memory(hearing.net.state(), self.memory), doc)
 
     def status(self, rate_per_s: float) -> dict:
         fields = self.pipeline.status()
@@ -165,14 +231,15 @@ class AudioDriver:
         source = self.pipeline.source
         info = {"format": source.format, **({"overflows": source.overflows} if hasattr(source, "overflows") else {})}
         return {**fields, "sensor_time_s": self.pipeline.t_us * 1e-6, "realtime_factor": round(rate_per_s, 2),
-                "actions": self.pipeline.counters.actions, "learn": self.pipeline.learn, "source": info}
+                "actions": self.pipeline.counters.actions, "learn": self.pipeline.learn, "source": info,
+                **(self.memory.status() if self.memory is not None else {})}
 
     def status_line(self, s: dict) -> str:
         return (
             f"status audio_s={s['audio_s']:.2f} x{s['realtime_factor']:.1f} overruns={s['overruns']} "
             f"utterances={s['utterances']} labels={s['labels']} updates={s['updates']} "
             f"last_word={s['last_word']} actions={s['actions']} rewards_in={s['rewards_received']} "
-            f"malformed={s['malformed_messages']} state={s['state']}")
+            f"malformed={s['malformed_messages']} state={s['state']}" + memory_status_line(s))
 
     def close(self) -> None:
         self.pipeline.close()
@@ -205,6 +272,7 @@ class Daemon:
         self.stopping = False
         self.rewards_received = 0
         self.checkpoints_written = 0
+        self.seq = 0  # the one per-process action sequence: every published action takes the next number
         self._started = time.monotonic()
         self._rate_mark = (self._started, 0.0)
 
@@ -248,8 +316,19 @@ class Daemon:
             "resumed_from": None if self.resumed_from is None else str(self.resumed_from),
         }
 
+    def store(self, request: dict) -> dict:
+        """``{"cmd": "store", "label": <int, optional>}``: store the memory's last input (with its label)."""
+        memory = self.driver.memory
+        if memory is None:
+            raise ValueError("store: the memory is disabled (set memory.enabled = true)")
+        try:
+            stored = memory.store(request.get("label"))
+        except ValueError as e:
+            raise ValueError(f"store: {e}") from None
+        return {"ok": True, "stored": stored, "n_stored": memory.stored}
+
     def handle_control(self, cmd: str, request: dict) -> dict:
-        """Answer a control request: status, checkpoint, pause, resume, stop."""
+        """Answer a control request: status, checkpoint, pause, resume, stop, store."""
         if cmd == "status":
             return self.status()
         if cmd == "checkpoint":
@@ -268,7 +347,9 @@ class Daemon:
         if cmd == "stop":
             self.stopping = True
             return {"ok": True, "state": "stopping"}
-        raise ValueError(f"unknown command {cmd!r} (known: status, checkpoint, pause, resume, stop)")
+        if cmd == "store":
+            return self.store(request)
+        raise ValueError(f"unknown command {cmd!r} (known: status, checkpoint, pause, resume, stop, store)")
 
     def _on_signal(self, signum: int, frame) -> None:
         self.stopping = True
@@ -293,7 +374,8 @@ class Daemon:
                     break
                 self.clock.wait_until(self.driver.t_us)
                 for action in actions:
-                    self.bus.publish(action)
+                    self.bus.publish(replace(action, seq=self.seq))
+                    self.seq += 1
                 now = time.monotonic()
                 if now >= next_status:
                     next_status = now + run.status_interval_s

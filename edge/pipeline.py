@@ -21,6 +21,7 @@ from edge.filters_config import build_filters
 from sensors.source import open_source, parse_geometry
 from sensors.types import EVENT_DTYPE, EventBatch, Geometry
 from snn.encode_events import EventPooler
+from snn.frames import SpikeFrames
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,10 @@ class Counters:
 
 
 class Pipeline:
-    """Advance the loop one block at a time; ``step`` returns the block's Action, or None at end of input."""
+    """Advance the loop one block at a time; ``step`` returns the block's Action, or None at end of input.
+
+    ``last_inputs`` are the encoded input spikes of the last block (what the back end got), starting at sensor
+    time ``last_t0_us``; an attached memory (edge.memory_stage) reads them."""
 
     def __init__(self, source, filters, encoder: EventPooler, backend, decoder: PanDecoder, dt_us: int,
                  block_ticks: int) -> None:
@@ -158,6 +162,8 @@ class Pipeline:
         self.block_ticks = block_ticks
         self.command = np.zeros(2)
         self.counters = Counters()
+        self.last_inputs: SpikeFrames | None = None
+        self.last_t0_us = 0
         self._smoothing = 1.0 - math.exp(-block_ticks * dt_us / 2e6)
 
     def step(self, external_reward: float = 0.0) -> Action | None:
@@ -167,6 +173,7 @@ class Pipeline:
             return None
         batch = self.filters.apply(obs.batch)
         frames = self.encoder.encode(batch, obs.t0_us, self.block_ticks)
+        self.last_inputs, self.last_t0_us = frames, obs.t0_us
         reward = (obs.reward or 0.0) + external_reward
         spikes = self.backend.step(frames, reward)
         self.command = self.decoder.decode(spikes)

@@ -22,7 +22,9 @@ novelty (after the DG-CA3-CA1 model of noisy real-time robot perception in the s
   **Novelty** compares CA3's settled state with its cue: familiarity = (fraction of synapse pairs within the
   settled set that are stored) × (mean perforant-path cue drive of the settled cells, as a fraction of the
   active inputs); novelty = 1 - familiarity. A stored input, even degraded, settles into a fully connected
-  set that its cue drives; a new one settles into a spurious state its cue hardly drives.
+  set that its cue drives; a new one is usually pulled into some stored attractor that its cue hardly
+  drives. The label's confidence is therefore the fraction of the settled set voting for it times the
+  familiarity, so a new input's label comes with a low confidence.
 
 Units: inputs are non-negative activity values (spike counts per input neuron over a window); drives are
 in units of input activity (DG), active DG cells (mossy) and stored synapses (CA3). All random wiring comes
@@ -76,6 +78,10 @@ class HippocampusConfig:
                 raise ValueError(f"hippocampus.{key}: must be in (0, 1], got {getattr(self, key)!r}")
         if self.cue_gain < 0:
             raise ValueError(f"hippocampus.cue_gain: must be >= 0, got {self.cue_gain!r}")
+        if self.k_ca3 >= self.n_ca3:
+            raise ValueError(f"hippocampus.ca3_sparsity: leaves no inactive CA3 cell, got {self.ca3_sparsity!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"hippocampus.seed: must be a non-negative integer, got {self.seed!r}")
         if self.mossy_fan_in > self.n_dg:
             raise ValueError(f"hippocampus.mossy_fan_in: must not exceed n_dg, got {self.mossy_fan_in!r}")
 
@@ -93,7 +99,8 @@ class HippocampusConfig:
 
 @dataclass(frozen=True)
 class Recollection:
-    """What recall gave: ``label`` (-1 when nothing is stored), ``confidence`` in [0, 1], ``novelty`` in
+    """What recall gave: ``label`` (-1 when nothing is stored), ``confidence`` in [0, 1] (vote fraction times
+    familiarity), ``novelty`` in
     [0, 1], the settled CA3 set ``ca3`` (ascending ids), recurrent ``steps`` taken, and whether the input
     was ``stored``."""
 
@@ -140,6 +147,8 @@ class CA3Memory:
     def recall(self, cue: np.ndarray) -> np.ndarray:
         """Pattern completion from a cue (a set of ids, possibly partial and noisy): the settled set."""
         ids = np.unique(np.asarray(cue, dtype=np.int64))
+        if ids.size and (ids[0] < 0 or ids[-1] >= self.n):
+            raise ValueError(f"CA3Memory.recall: ids must be in 0..{self.n - 1}")
         cue_drive = np.zeros(self.n)
         cue_drive[ids] = 1.0
         return self.settle_from(cue_drive, ids)[0]
@@ -148,6 +157,10 @@ class CA3Memory:
         return {"recurrent": self.recurrent.copy(), "n_stored": np.array([self.n_stored], dtype=np.int64)}
 
     def restore(self, state: dict[str, np.ndarray]) -> None:
+        """Load ``state()``; raises ValueError naming a missing or misshapen array."""
+        missing = sorted({"recurrent", "n_stored"} - set(state))
+        if missing:
+            raise ValueError(f"CA3: state lacks {missing[0]}")
         recurrent = np.asarray(state["recurrent"])
         if recurrent.shape != self.recurrent.shape:
             raise ValueError(f"CA3: recurrent must have shape {self.recurrent.shape}, got {recurrent.shape}")
@@ -211,6 +224,8 @@ class Hippocampus:
         if label is not None and not 0 <= label < self.config.n_labels:
             raise ValueError(f"hippocampus: label {label!r} out of range 0..{self.config.n_labels - 1}")
         pattern = self.imposed_pattern(x)
+        if pattern.size == 0:
+            raise ValueError("hippocampus: the input has no activity; nothing to store")
         self.ca3.store(pattern)
         self.perforant[np.ix_(self.entorhinal(x), pattern)] = 1
         if label is not None:
@@ -229,13 +244,14 @@ class Hippocampus:
         votes = np.empty(self.config.n_labels)
         label_votes(self.readout, settled, settled.size, votes)
         label = int(np.argmax(votes)) if votes.max() > 0 else -1
-        confidence = float(votes[label] / max(settled.size, 1)) if label >= 0 else 0.0
+        confidence = float(votes[label] / max(settled.size, 1)) * familiarity if label >= 0 else 0.0
         return Recollection(label, confidence, 1.0 - familiarity, settled, steps)
 
     def observe(self, x: np.ndarray, label: int | None = None, allow_store: bool = True) -> Recollection:
-        """Recall; when the input is novel (novelty >= novelty_threshold) and ``allow_store``, store it."""
+        """Recall; when the input is novel (novelty >= novelty_threshold), has some activity and
+        ``allow_store``, store it."""
         found = self.recall(x)
-        if allow_store and found.novelty >= self.config.novelty_threshold:
+        if allow_store and found.novelty >= self.config.novelty_threshold and np.any(np.asarray(x) > 0):
             self.store(x, label)
             return Recollection(found.label, found.confidence, found.novelty, found.ca3, found.steps, True)
         return found
@@ -250,7 +266,13 @@ class Hippocampus:
                 "ca1_readout": self.readout.copy(), "n_stored": np.array([self.ca3.n_stored], dtype=np.int64)}
 
     def restore(self, state: dict[str, np.ndarray]) -> None:
-        """Load ``state()``; raises ValueError naming the array that does not fit."""
+        """Load ``state()``; raises ValueError naming the array that is missing or does not fit."""
+        missing = sorted({"ca3_recurrent", "perforant", "ca1_readout", "n_stored"} - set(state))
+        if missing:
+            raise ValueError(f"hippocampus: state lacks {missing[0]}")
+        if np.shape(state["ca3_recurrent"]) != self.ca3.recurrent.shape:
+            raise ValueError(f"hippocampus: ca3_recurrent must have shape {self.ca3.recurrent.shape}, "
+                             f"got {np.shape(state['ca3_recurrent'])}")
         for key, current in (("perforant", self.perforant), ("ca1_readout", self.readout)):
             value = np.asarray(state[key])
             if value.shape != current.shape:

@@ -19,16 +19,21 @@ def fan_in_drive(x: np.ndarray, fan_in_ids: np.ndarray, drive: np.ndarray) -> No
 
 @njit(cache=True)
 def k_winners(drive: np.ndarray, priority: np.ndarray, k: int, winners: np.ndarray) -> int:
-    """The ``k`` neurons with the largest drive (ties broken by the fixed ``priority`` in [0, 1), so the
-    choice is deterministic), written ascending into ``winners``; neurons with drive <= 0 never win.
+    """The ``k`` neurons with the largest drive, written ascending into ``winners``; neurons with drive <= 0
+    never win. Drives equal to within 1e-9 of the largest drive are ranked by the fixed ``priority`` in
+    [0, 1), exact score ties by the lower id, so the choice is deterministic.
     Returns how many won (< k when fewer than k have positive drive). This is the steady state of a
     population under shared feedback inhibition that lets the k most driven cells fire."""
     n = drive.shape[0]
+    top = 0.0
+    for i in range(n):
+        top = max(top, drive[i])
+    tie_scale = 1e-9 * top
     score = np.empty(n)
     n_pos = 0
     for i in range(n):
         if drive[i] > 0.0:
-            score[i] = drive[i] + 0.5 * priority[i]
+            score[i] = drive[i] + tie_scale * priority[i]
             n_pos += 1
         else:
             score[i] = -1.0
@@ -36,9 +41,16 @@ def k_winners(drive: np.ndarray, priority: np.ndarray, k: int, winners: np.ndarr
     if m == 0:
         return 0
     threshold = np.partition(score, n - m)[n - m]
+    above = 0
+    for i in range(n):
+        if score[i] > threshold:
+            above += 1
+    ties_left = m - above
     count = 0
     for i in range(n):
-        if score[i] >= threshold and score[i] > 0.0 and count < m:
+        if score[i] > threshold or (score[i] == threshold and ties_left > 0):
+            if score[i] == threshold:
+                ties_left -= 1
             winners[count] = i
             count += 1
     return count

@@ -1,0 +1,171 @@
+"""The hippocampal memory in the loop: encoded input (event windows or audio utterances) → snn.hippocampus →
+``recall`` and ``novelty`` actions; storing on novelty or on a control command; its contents in checkpoints.
+
+One memory input is the spike count per input neuron over a window of ``memory.window_ms`` (event streams:
+the encoder's SpikeFrames, counted across blocks of any size) or over one utterance (audio: the word net's
+input map, see ``edge.audio_pipeline.utterance_input_map``). Each input gives two actions, stamped with the
+sensor time at the end of the window (or utterance):
+
+- ``recall``  values ``(label, confidence)``: the CA1 label the input recalls (int, -1 when none) and its
+  confidence in [0, 1];
+- ``novelty`` values ``(novelty, stored)``: novelty in [0, 1] and whether the input was stored now (0/1).
+
+An input with fewer than ``memory.min_activity`` spikes (silence) is not shown to the memory: it gives
+``recall (-1, 0.0)`` and ``novelty (0.0, 0)`` and is never stored. In ``store = "novelty"`` mode the memory
+stores an input whose novelty reaches ``hippocampus.novelty_threshold``; in ``"command"`` mode only ``store``
+(the control command) does, and it stores the last input seen. The seq numbers the stage gives are its own;
+the daemon stamps every action it publishes from one per-process counter.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from controllers.action import Action
+from edge.config import MemoryConfig
+from snn.frames import SpikeFrames
+from snn.hippocampus import Hippocampus
+
+STATE_PREFIX = "memory."
+"""Prefix of the memory's arrays in a checkpoint (beside the back end's or the hearing model's)."""
+
+WIRING_KEYS = ("n_dg", "dg_fan_in", "dg_sparsity", "n_ca3", "mossy_fan_in", "ca3_sparsity", "ec_sparsity",
+               "n_labels", "seed")
+"""Hippocampus parameters that fix its random wiring: stored contents only mean something under the same ones."""
+
+
+class MemoryStage:
+    """A Hippocampus over ``n_input`` input neurons, fed by event blocks (``push``) or whole vectors
+    (``observe_vector``). Counters: ``windows`` (inputs completed), ``recalls`` (inputs shown to the memory),
+    ``stored`` (patterns in the memory, including restored ones), ``last_novelty``."""
+
+    def __init__(self, config: MemoryConfig, n_input: int, dt_us: int | None) -> None:
+        config.validate()
+        self.config = config
+        self.n_input = int(n_input)
+        self.dt_us = dt_us  # None: whole vectors only (audio), no windows
+        self.window_ticks = config.window_ticks(dt_us) if dt_us is not None else 0
+        self.hippocampus = Hippocampus(config.hippocampus, self.n_input)
+        self.store_on_novelty = config.store == "novelty"
+        self.windows = 0
+        self.recalls = 0
+        self.last_novelty: float | None = None
+        self._counts = np.zeros(self.n_input, dtype=np.int64)
+        self._filled = 0  # ticks of the open window seen so far
+        self._last: np.ndarray | None = None  # the last completed input
+        self._seq = 0
+
+    @property
+    def stored(self) -> int:
+        return self.hippocampus.n_stored
+
+    def push(self, frames: SpikeFrames, t_us: int) -> list[Action]:
+        """Count the block's input spikes (its first tick starts at sensor time ``t_us``); for each window that
+        completes in it, consult the memory and return its ``recall`` and ``novelty`` actions."""
+        if self.dt_us is None:
+            raise ValueError("memory: this stage takes whole vectors (observe_vector), it has no tick length")
+        ptr, ids = frames.tick_ptr, frames.neuron_ids
+        if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= self.n_input):
+            raise ValueError(f"memory: input neuron id outside 0..{self.n_input - 1}")
+        actions: list[Action] = []
+        tick, n_ticks = 0, frames.n_ticks
+        while tick < n_ticks:
+            take = min(self.window_ticks - self._filled, n_ticks - tick)
+            lo, hi = int(ptr[tick]), int(ptr[tick + take])
+            if hi > lo:
+                self._counts += np.bincount(ids[lo:hi], minlength=self.n_input)
+            tick += take
+            self._filled += take
+            if self._filled == self.window_ticks:
+                actions += self._observe(self._counts.astype(np.float64), t_us + tick * self.dt_us)
+                self._counts[:] = 0
+                self._filled = 0
+        return actions
+
+    def observe_vector(self, x: np.ndarray, t_us: int) -> list[Action]:
+        """One whole memory input (an utterance's input-map counts) ending at sensor time ``t_us``."""
+        x = np.asarray(x, dtype=np.float64)
+        if x.shape != (self.n_input,):
+            raise ValueError(f"memory: input must have shape ({self.n_input},), got {x.shape}")
+        return self._observe(x.copy(), t_us)
+
+    def _observe(self, x: np.ndarray, t_us: int) -> list[Action]:
+        self.windows += 1
+        self._last = x
+        if x.sum() < self.config.min_activity:
+            label, confidence, novelty, stored = -1, 0.0, 0.0, False
+        else:
+            found = self.hippocampus.observe(x, allow_store=self.store_on_novelty)
+            self.recalls += 1
+            label, confidence, novelty, stored = found.label, found.confidence, found.novelty, found.stored
+        self.last_novelty = round(float(novelty), 6)
+        recall = Action("recall", (int(label), round(float(confidence), 6)), int(t_us), self._seq)
+        news = Action("novelty", (self.last_novelty, int(stored)), int(t_us), self._seq + 1)
+        self._seq += 2
+        return [recall, news]
+
+    def store(self, label: int | None = None) -> int:
+        """Store the last input seen (with ``label`` in CA1 when given); return the stored CA3 set's size.
+
+        ValueError (one line) when nothing was seen yet, the last input was below ``min_activity``, or the
+        label is not an integer in 0..n_labels-1."""
+        if label is not None and (isinstance(label, bool) or not isinstance(label, (int, np.integer))):
+            raise ValueError(f"memory: label must be an integer, got {type(label).__name__}")
+        n_labels = self.config.hippocampus.n_labels
+        if label is not None and not 0 <= label < n_labels:
+            raise ValueError(f"memory: label {label} out of range 0..{n_labels - 1}")
+        if self._last is None:
+            raise ValueError("memory: no input has completed yet; nothing to store")
+        activity = int(self._last.sum())
+        if activity < self.config.min_activity:
+            raise ValueError(f"memory: the last input has {activity} spikes, below memory.min_activity = "
+                             f"{self.config.min_activity}; nothing stored")
+        return int(self.hippocampus.store(self._last, None if label is None else int(label)).size)
+
+    def status(self) -> dict:
+        return {"memory_stored": self.stored, "memory_windows": self.windows, "memory_recalls": self.recalls,
+                "last_novelty": self.last_novelty}
+
+    def state(self) -> dict[str, np.ndarray]:
+        """The memory's contents (unprefixed): see Hippocampus.state."""
+        return self.hippocampus.state()
+
+    def restore(self, state: dict[str, np.ndarray]) -> None:
+        """Load ``state()``; ValueError naming the array that is missing or does not fit."""
+        for key, current in self.hippocampus.state().items():  # checked here: Hippocampus.restore checks less
+            if key not in state:
+                raise ValueError(f"memory: no array {key!r}")
+            value = np.asarray(state[key])
+            if value.shape != current.shape or value.dtype != current.dtype:
+                raise ValueError(f"memory: array {key!r} is {value.dtype}{list(value.shape)}, "
+                                 f"this memory needs {current.dtype}{list(current.shape)}")
+        self.hippocampus.restore(state)
+
+    def meta(self) -> dict:
+        """What a checkpoint records beside the arrays: input size and hippocampus parameters."""
+        return {"n_input": self.n_input, "hippocampus": dataclasses.asdict(self.config.hippocampus)}
+
+    def check_meta(self, meta: dict) -> None:
+        """ValueError when a checkpoint's memory was wired differently (other size, seed or sparseness)."""
+        if meta.get("n_input", self.n_input) != self.n_input:
+            raise ValueError(f"memory: saved for {meta['n_input']} inputs, this stream has {self.n_input}")
+        saved = meta.get("hippocampus") or {}
+        for key in WIRING_KEYS:
+            if key in saved and saved[key] != getattr(self.config.hippocampus, key):
+                raise ValueError(f"memory: saved with memory.hippocampus.{key} = {saved[key]!r}, "
+                                 f"configured {getattr(self.config.hippocampus, key)!r}")
+
+
+def with_memory(arrays: dict[str, np.ndarray], stage: MemoryStage | None) -> dict[str, np.ndarray]:
+    """``arrays`` plus the stage's contents under ``memory.`` (unchanged when there is no stage)."""
+    if stage is None:
+        return arrays
+    return {**arrays, **{STATE_PREFIX + key: value for key, value in stage.state().items()}}
+
+
+def split_memory(arrays: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """(the other arrays, the memory's arrays without their prefix) of a checkpoint."""
+    rest = {k: v for k, v in arrays.items() if not k.startswith(STATE_PREFIX)}
+    memory = {k[len(STATE_PREFIX):]: v for k, v in arrays.items() if k.startswith(STATE_PREFIX)}
+    return rest, memory
