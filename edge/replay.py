@@ -1,5 +1,8 @@
 """Replay a recording through the pipeline, open loop, and summarise it (deterministic for a seed).
 
+With ``[memory] enabled`` the hippocampal memory watches the encoded input as in the daemon, and its
+``recall`` and ``novelty`` actions are part of the output (and of the hash).
+
 ``actions_sha256`` hashes every action's canonical JSON (seq, t_us, name, values), one per line.
 """
 from __future__ import annotations
@@ -8,10 +11,12 @@ import hashlib
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from edge.clock import ReplayClock
 from edge.config import Config
+from edge.memory_stage import MemoryStage
 from edge.pipeline import build_pipeline
 from sensors.types import Geometry
 
@@ -25,7 +30,10 @@ def replay(path: str, config: Config, seed: int, speed: float | None, out_dir: P
            progress_s: float = 5.0, geometry: Geometry | None = None) -> dict:
     """Run the recording at ``path`` through the pipeline; return the summary dict of ``replay --json``."""
     pipeline = build_pipeline(config, seed=seed, recording=path, geometry=geometry)
+    memory = (MemoryStage(config.memory, pipeline.encoder.n_inputs, config.run.dt_us)
+              if config.memory.enabled else None)
     clock = ReplayClock(speed)
+    seq = 0
     digest = hashlib.sha256()
     actions_file = None
     if out_dir is not None:
@@ -35,10 +43,13 @@ def replay(path: str, config: Config, seed: int, speed: float | None, out_dir: P
     try:
         while (action := pipeline.step()) is not None:
             clock.wait_until(action.t_us)
-            line = action_line(action)
-            digest.update(line)
-            if actions_file is not None:
-                actions_file.write(line)
+            out = [action] if memory is None else [*memory.push(pipeline.last_inputs, pipeline.last_t0_us), action]
+            for each in out:
+                line = action_line(replace(each, seq=seq))
+                seq += 1
+                digest.update(line)
+                if actions_file is not None:
+                    actions_file.write(line)
             if time.monotonic() >= next_progress + progress_s:
                 next_progress = time.monotonic()
                 print(f"replay: {pipeline.counters.events} events, {action.t_us / 1e6:.1f} s of sensor time", file=sys.stderr)
@@ -53,10 +64,12 @@ def replay(path: str, config: Config, seed: int, speed: float | None, out_dir: P
         "height": pipeline.source.geometry.height, "events": pipeline.source.events_read,
         "duration_us": duration_us, "wall_s": round(wall_s, 4),
         "realtime_factor": round(duration_us * 1e-6 / wall_s, 2) if wall_s > 0 else None,
-        "ticks": pipeline.counters.ticks, "actions": pipeline.counters.actions,
+        "ticks": pipeline.counters.ticks, "actions": seq,
         "actions_sha256": digest.hexdigest(), "backend": pipeline.backend.name, "seed": seed,
         "overruns": clock.overruns,
     }
+    if memory is not None:
+        summary["memory"] = memory.status()
     if out_dir is not None:
         (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
