@@ -100,7 +100,8 @@ class AudioPipeline:
     def status(self) -> dict:
         c = self.counters
         return {"format": "audio", "chunks": c.chunks, "audio_s": round(c.samples / self.hearing.sample_rate_hz, 3),
-                "utterances": c.utterances, "labels": c.labels, "updates": c.updates, "last_word": self.last_label}
+                "utterances": c.utterances, "labels": c.labels, "updates": c.updates, "last_word": self.last_label,
+                "in_speech": self.hearing.segmenter.in_speech}
 
     def close(self) -> None:
         self.source.close()

@@ -18,12 +18,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from controllers.action import Action
 from edge.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from sensors.audio import AudioFileSource, audio_stats
-from sensors.audio_types import AudioChunk
+from sensors.audio_types import AudioChunk, check_chunk
 from snn.cochlea import CochleaConfig
 from snn.encode_audio import AudioEncoder, AudioEncoderConfig
 from snn.utterance import SegmenterConfig, Utterance, UtteranceSegmenter
@@ -95,8 +93,6 @@ class Hearing:
         self.segmenter = UtteranceSegmenter(config.segmenter, self.encoder.dt_us)
         self.net = WordNet(config.word_net, self.encoder.n_neurons)
         self._t0_us: int | None = None
-        self.utterances = 0
-        self.taught = 0
 
     @property
     def sample_rate_hz(self) -> int:
@@ -110,6 +106,7 @@ class Hearing:
 
     def utterances_in(self, chunk: AudioChunk) -> list[Utterance]:
         """Feed one chunk (at ``sample_rate_hz``, mono) and return the utterances that ended in it."""
+        check_chunk(chunk)
         if chunk.sample_rate != self.sample_rate_hz:
             raise ValueError(f"hearing: chunk at {chunk.sample_rate} Hz, front end expects {self.sample_rate_hz} Hz")
         if self._t0_us is None:
@@ -124,7 +121,6 @@ class Hearing:
     def decide(self, utterance: Utterance) -> Heard:
         """Present one utterance to the network (its eligibility is kept for ``teach``)."""
         decision = self.net.present(utterance)
-        self.utterances += 1
         t0 = self._t0_us or 0
         dt = self.encoder.dt_us
         return Heard(t0 + utterance.start_tick * dt, t0 + (utterance.start_tick + utterance.n_ticks) * dt,
@@ -145,9 +141,7 @@ class Hearing:
 
     def teach(self, label: str | int, learning_rate: float | None = None) -> bool:
         """Label of the last utterance → dopamine on its eligibility; True when the weights changed."""
-        changed = self.net.reinforce(self.label_index(label), learning_rate)
-        self.taught += 1
-        return changed
+        return self.net.reinforce(self.label_index(label), learning_rate)
 
 
 def heard_action(heard: Heard, seq: int) -> Action:

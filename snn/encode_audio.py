@@ -39,28 +39,6 @@ class AudioEncoderConfig:
         if not self.gain > 0.0:
             raise ValueError(f"audio.gain: must be positive, got {self.gain!r}")
 
-    @staticmethod
-    def from_dict(table: dict) -> "AudioEncoderConfig":
-        """Build from a TOML table: keys ``encoder``, ``gain``, sub-tables ``cochlea`` and ``encoder_params``.
-
-        Unknown keys raise ValueError naming them."""
-        known = {"encoder", "gain", "cochlea", "encoder_params"}
-        unknown = sorted(set(table) - known)
-        if unknown:
-            raise ValueError(f"audio.{unknown[0]}: unknown key; known: {', '.join(sorted(known))}")
-        cochlea_table = dict(table.get("cochlea", {}))
-        cochlea_known = set(CochleaConfig.__dataclass_fields__)
-        bad = sorted(set(cochlea_table) - cochlea_known)
-        if bad:
-            raise ValueError(f"audio.cochlea.{bad[0]}: unknown key; known: {', '.join(sorted(cochlea_known))}")
-        defaults = AudioEncoderConfig()
-        return AudioEncoderConfig(
-            cochlea=CochleaConfig(**cochlea_table),
-            encoder=table.get("encoder", defaults.encoder),
-            encoder_params=dict(table.get("encoder_params", defaults.encoder_params if "encoder" not in table
-                                          else {})),
-            gain=float(table.get("gain", defaults.gain)))
-
 
 _UNIT_RANGE = ("rate", "bsa", "latency", "phase")
 

@@ -11,6 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from edge.hearing import HearingConfig
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from naive import audio as ref  # noqa: E402
@@ -235,12 +237,12 @@ def test_config_validation_names_the_key(kwargs, key):
 def test_audio_encoder_config_validation():
     with pytest.raises(ValueError, match=r"audio\.gain"):
         AudioEncoderConfig(gain=0.0)
-    with pytest.raises(ValueError, match=r"audio\.bogus"):
-        AudioEncoderConfig.from_dict({"bogus": 1})
-    with pytest.raises(ValueError, match=r"audio\.cochlea\.bogus"):
-        AudioEncoderConfig.from_dict({"cochlea": {"bogus": 1}})
+    with pytest.raises(ValueError, match=r"hearing\.audio\.bogus"):
+        HearingConfig.from_dict({"audio": {"bogus": 1}})
+    with pytest.raises(ValueError, match=r"hearing\.audio\.cochlea\.bogus"):
+        HearingConfig.from_dict({"audio": {"cochlea": {"bogus": 1}}})
     with pytest.raises(ValueError, match=r"cochlea\.f_max_hz"):
-        AudioEncoderConfig.from_dict({"cochlea": {"sample_rate_hz": 8000}})  # default f_max 6000 > 4000
+        HearingConfig.from_dict({"audio": {"cochlea": {"sample_rate_hz": 8000}}})  # default f_max 6000 > 4000
 
 
 def test_samples_must_be_mono():
