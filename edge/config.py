@@ -131,13 +131,16 @@ class MemoryConfig:
     window of event input whose spike counts form one memory input (a whole number of ticks; an audio
     source uses one utterance instead); ``store`` = ``novelty`` (store automatically what is novel) or
     ``command`` (only on the control command ``store``); ``min_activity`` the total spike count below which
-    a window is not shown to the memory at all (silence stores no junk); ``hippocampus`` the
-    ``[memory.hippocampus]`` parameters (snn.hippocampus.HippocampusConfig)."""
+    a window is not shown to the memory at all (silence stores no junk); ``max_load`` the patterns per CA3
+    cell after which nothing more is stored (a clipped-Hebbian memory past its capacity recalls nothing
+    well, so a long-running daemon stops storing and says so: ``memory_full`` in status); ``hippocampus``
+    the ``[memory.hippocampus]`` parameters (snn.hippocampus.HippocampusConfig)."""
 
     enabled: bool = False
     window_ms: float = 50.0
     store: str = "novelty"
     min_activity: int = 20
+    max_load: float = 0.4
     hippocampus: HippocampusConfig = field(default_factory=HippocampusConfig)
 
     def validate(self) -> None:
@@ -148,6 +151,8 @@ class MemoryConfig:
                              f"got {self.store!r}")
         if self.min_activity < 0:
             raise ValueError(f"memory.min_activity: must be >= 0, got {self.min_activity}")
+        if not 0.0 < self.max_load <= 1.0:
+            raise ValueError(f"memory.max_load: must be in (0, 1] patterns per CA3 cell, got {self.max_load}")
 
     def window_ticks(self, dt_us: int) -> int:
         """Ticks per window; ValueError (naming memory.window_ms) unless a whole number >= 1."""

@@ -15,6 +15,9 @@ An input with fewer than ``memory.min_activity`` spikes (silence) is not shown t
 stores an input whose novelty reaches ``hippocampus.novelty_threshold``; in ``"command"`` mode only ``store``
 (the control command) does, and it stores the last input seen. The seq numbers the stage gives are its own;
 the daemon stamps every action it publishes from one per-process counter.
+
+Capacity: after ``memory.max_load`` patterns per CA3 cell (default 0.4, below the benchmark's 95 % recall
+limit of 0.5) nothing more is stored, automatically or on command; ``memory_full`` in the status says so.
 """
 from __future__ import annotations
 
@@ -55,6 +58,12 @@ class MemoryStage:
         self._filled = 0  # ticks of the open window seen so far
         self._last: np.ndarray | None = None  # the last completed input
         self._seq = 0
+        self.max_patterns = max(1, int(config.max_load * config.hippocampus.n_ca3))
+
+    @property
+    def full(self) -> bool:
+        """True once ``max_load`` patterns per CA3 cell are stored: nothing more is stored."""
+        return self.stored >= self.max_patterns
 
     @property
     def stored(self) -> int:
@@ -96,7 +105,7 @@ class MemoryStage:
         if x.sum() < self.config.min_activity:
             label, confidence, novelty, stored = -1, 0.0, 0.0, False
         else:
-            found = self.hippocampus.observe(x, allow_store=self.store_on_novelty)
+            found = self.hippocampus.observe(x, allow_store=self.store_on_novelty and not self.full)
             self.recalls += 1
             label, confidence, novelty, stored = found.label, found.confidence, found.novelty, found.stored
         self.last_novelty = round(float(novelty), 6)
@@ -117,6 +126,9 @@ class MemoryStage:
             raise ValueError(f"memory: label {label} out of range 0..{n_labels - 1}")
         if self._last is None:
             raise ValueError("memory: no input has completed yet; nothing to store")
+        if self.full:
+            raise ValueError(f"memory: full ({self.stored} patterns = memory.max_load {self.config.max_load} per "
+                             f"CA3 cell); nothing stored")
         activity = int(self._last.sum())
         if activity < self.config.min_activity:
             raise ValueError(f"memory: the last input has {activity} spikes, below memory.min_activity = "
@@ -125,7 +137,7 @@ class MemoryStage:
 
     def status(self) -> dict:
         return {"memory_stored": self.stored, "memory_windows": self.windows, "memory_recalls": self.recalls,
-                "last_novelty": self.last_novelty}
+                "last_novelty": self.last_novelty, "memory_full": self.full}
 
     def state(self) -> dict[str, np.ndarray]:
         """The memory's contents (unprefixed): see Hippocampus.state."""

@@ -114,6 +114,22 @@ def test_novelty_mode_stores_what_is_new_once():
     assert again[1].values == (0.0, 0) and stage.stored == 1 and stage.recalls == 2
 
 
+def test_a_full_memory_stores_nothing_more_and_says_so():
+    config = memory_config(store="novelty", max_load=3 / SMALL.n_ca3)  # room for three patterns
+    stage = MemoryStage(config, N_INPUT, DT_US)
+    for k in range(6):
+        stage.push(random_frames(WINDOW_TICKS, seed=100 + k, rate=0.2), k * WINDOW_TICKS * DT_US)
+    assert stage.stored == 3 and stage.full and stage.status()["memory_full"] is True
+    with pytest.raises(ValueError, match="full"):
+        stage.store(1)
+    assert stage.stored == 3
+
+
+def test_memory_max_load_is_validated():
+    with pytest.raises(ValueError, match=r"memory\.max_load"):
+        memory_config(max_load=0.0).validate()
+
+
 def test_command_mode_stores_the_last_window_only_on_store():
     stage = MemoryStage(memory_config(store="command"), N_INPUT, DT_US)
     with pytest.raises(ValueError, match="no input has completed"):
