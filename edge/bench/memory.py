@@ -12,6 +12,8 @@
 - ``novelty_auc``: novelty of stored inputs presented again (degraded) against new inputs (degraded the
   same way), as the area under the ROC curve; also for seen and unseen shapes.
 - ``store_ms``, ``recall_ms``: one store and one recall of the 1000-cell CA3 (median of many calls).
+- ``engine_recall_vs_load``: the stored memory exported as a NetworkSpec (LIF populations, interneurons for
+  the inhibition) and recalled on the numba engine, beside the kernels' recall of the same cues.
 """
 from __future__ import annotations
 
@@ -284,6 +286,35 @@ def noisy_classification(config: HippocampusConfig, noise_levels=(0.0, 0.1, 0.2,
     }
 
 
+def engine_recall_vs_load(config: HippocampusConfig, loads=(0.05, 0.1, 0.2), n_input: int = 512, n_test: int = 30,
+                          seed: int = 0) -> dict:
+    """Label recall of degraded stored inputs by the memory exported as a NetworkSpec and run on the numba
+    engine (snn.hippocampus_spec), beside the fast kernels' recall of the same cues."""
+    from snn.hippocampus_spec import EngineRecall
+
+    out = {"loads": list(loads), "engine": [], "kernels": [], "engine_ms_per_recall": []}
+    for load in loads:
+        rng = np.random.default_rng(seed)
+        memory = Hippocampus(config, n_input)
+        inputs = random_inputs(n_input, int(load * config.n_ca3), 0.1, rng)
+        for i, x in enumerate(inputs):
+            memory.store(x, i % config.n_labels)
+        on_engine = EngineRecall(memory)
+        engine = kernels = 0
+        elapsed = 0.0
+        tested = min(n_test, len(inputs))
+        for i in range(tested):
+            cue = degrade_input(inputs[i], 0.3, 0.2, rng)
+            t0 = time.perf_counter()
+            engine += on_engine.recall(cue)[0] == i % config.n_labels
+            elapsed += time.perf_counter() - t0
+            kernels += memory.recall(cue).label == i % config.n_labels
+        out["engine"].append(round(engine / tested, 4))
+        out["kernels"].append(round(kernels / tested, 4))
+        out["engine_ms_per_recall"].append(round(1e3 * elapsed / tested, 1))
+    return out
+
+
 def memory_benchmark(config: HippocampusConfig | None = None,
                      log: Callable[[str], None] = print) -> dict:
     """Everything ``bench memory --json`` prints."""
@@ -295,6 +326,9 @@ def memory_benchmark(config: HippocampusConfig | None = None,
     log(f"bench memory: novelty AUC {novelty['auc']:.3f} (random inputs), "
         f"{classification['novelty_auc_shapes']:.3f} (shapes)")
     speed = timing(n=config.n_ca3, sparsity=config.ca3_sparsity)
+    on_engine = engine_recall_vs_load(config)
+    log(f"bench memory: recall on the spiking engine at loads {on_engine['loads']}: {on_engine['engine']} "
+        f"(kernels {on_engine['kernels']})")
     return {
         "recall_vs_load": loads,
         "max_load_95": max_load(loads["loads"], loads["ca3"]),
@@ -309,6 +343,7 @@ def memory_benchmark(config: HippocampusConfig | None = None,
         "novelty_random": novelty,
         "novelty_auc_shapes": classification["novelty_auc_shapes"],
         **speed,
+        "engine_recall_vs_load": on_engine,
         "n_ca3": config.n_ca3, "wall_s": round(time.perf_counter() - t0, 2),
     }
 
