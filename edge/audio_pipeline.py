@@ -12,7 +12,6 @@ import numpy as np
 from controllers.action import Action
 from edge.hearing import Hearing, heard_action
 from sensors.audio import AudioFileSource, MicrophoneSource
-from snn.utterance import Utterance, replay_frames
 
 
 @dataclass
@@ -27,14 +26,6 @@ class AudioCounters:
     actions: int = 0
 
 
-def utterance_input_map(utterance: Utterance, hearing: Hearing) -> np.ndarray:
-    """The word net's input for one utterance: spike counts per map neuron of its replay (tonotopic x
-    relative-time map, length ``hearing.net.n_map``), as int64."""
-    cfg = hearing.config.word_net
-    frames = replay_frames(utterance, cfg.n_bins, cfg.replay_ticks)
-    return np.bincount(frames.neuron_ids, minlength=hearing.net.n_map)[:hearing.net.n_map]
-
-
 def open_audio_source(kind: str, path: str, sample_rate_hz: int, chunk_samples: int):
     """``file`` → AudioFileSource(path); ``microphone`` → MicrophoneSource(device ``path`` or default)."""
     if kind == "microphone":
@@ -47,7 +38,8 @@ class AudioPipeline:
     """Owns the audio source and the Hearing model of one stream; ``learn`` lets labels change weights.
 
     With ``keep_inputs``, ``last_inputs`` holds, after each ``step``, the input map of each utterance heard in
-    it (``utterance_input_map``), in the order of the step's actions (for an attached memory)."""
+    it (the word net's spike count per map neuron, ``Decision.input_counts``), in the order of the step's
+    actions (for an attached memory)."""
 
     format = "audio"
 
@@ -81,14 +73,13 @@ class AudioPipeline:
         chunk = self.source.read()
         if chunk is None:
             self._ended = True
-            utterances = self.hearing.end_of_stream()
+            heard = self.hearing.finish()
         else:
             self.counters.chunks += 1
             self.counters.samples += chunk.n_samples
             self.t_us = chunk.t0_us + chunk.duration_us
-            utterances = self.hearing.utterances_in(chunk)
-        heard = [self.hearing.decide(u) for u in utterances]  # = Hearing.feed / finish, keeping the utterances
-        self.last_inputs = [utterance_input_map(u, self.hearing) for u in utterances] if self.keep_inputs else []
+            heard = self.hearing.feed(chunk)
+        self.last_inputs = [h.decision.input_counts for h in heard] if self.keep_inputs else []
         actions = []
         for h in heard:
             actions.append(heard_action(h, self.counters.actions))

@@ -3,7 +3,7 @@
 
 One memory input is the spike count per input neuron over a window of ``memory.window_ms`` (event streams:
 the encoder's SpikeFrames, counted across blocks of any size) or over one utterance (audio: the word net's
-input map, see ``edge.audio_pipeline.utterance_input_map``). Each input gives two actions, stamped with the
+input map, ``snn.word_net.Decision.input_counts``). Each input gives two actions, stamped with the
 sensor time at the end of the window (or utterance):
 
 - ``recall``  values ``(label, confidence)``: the CA1 label the input recalls (int, -1 when none) and its
@@ -145,13 +145,6 @@ class MemoryStage:
 
     def restore(self, state: dict[str, np.ndarray]) -> None:
         """Load ``state()``; ValueError naming the array that is missing or does not fit."""
-        for key, current in self.hippocampus.state().items():  # checked here: Hippocampus.restore checks less
-            if key not in state:
-                raise ValueError(f"memory: no array {key!r}")
-            value = np.asarray(state[key])
-            if value.shape != current.shape or value.dtype != current.dtype:
-                raise ValueError(f"memory: array {key!r} is {value.dtype}{list(value.shape)}, "
-                                 f"this memory needs {current.dtype}{list(current.shape)}")
         self.hippocampus.restore(state)
 
     def meta(self) -> dict:

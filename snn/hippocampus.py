@@ -266,17 +266,15 @@ class Hippocampus:
                 "ca1_readout": self.readout.copy(), "n_stored": np.array([self.ca3.n_stored], dtype=np.int64)}
 
     def restore(self, state: dict[str, np.ndarray]) -> None:
-        """Load ``state()``; raises ValueError naming the array that is missing or does not fit."""
-        missing = sorted({"ca3_recurrent", "perforant", "ca1_readout", "n_stored"} - set(state))
-        if missing:
-            raise ValueError(f"hippocampus: state lacks {missing[0]}")
-        if np.shape(state["ca3_recurrent"]) != self.ca3.recurrent.shape:
-            raise ValueError(f"hippocampus: ca3_recurrent must have shape {self.ca3.recurrent.shape}, "
-                             f"got {np.shape(state['ca3_recurrent'])}")
-        for key, current in (("perforant", self.perforant), ("ca1_readout", self.readout)):
+        """Load ``state()``; raises ValueError naming the array that is missing or whose type or shape
+        does not fit."""
+        for key, current in self.state().items():
+            if key not in state:
+                raise ValueError(f"hippocampus: no array {key!r}")
             value = np.asarray(state[key])
-            if value.shape != current.shape:
-                raise ValueError(f"hippocampus: {key} must have shape {current.shape}, got {value.shape}")
+            if value.shape != current.shape or value.dtype != current.dtype:
+                raise ValueError(f"hippocampus: array {key!r} is {value.dtype}{list(value.shape)}, "
+                                 f"this memory needs {current.dtype}{list(current.shape)}")
         self.ca3.restore({"recurrent": state["ca3_recurrent"], "n_stored": state["n_stored"]})
         self.perforant[...] = state["perforant"]
         self.readout[...] = state["ca1_readout"]

@@ -66,12 +66,14 @@ class WordNetConfig:
 @dataclass(frozen=True)
 class Decision:
     """The network's answer to one utterance: ``label``, ``confidence`` in [0, 1], normalised ``drive``
-    per class, readout ``spike_counts``."""
+    per class, readout ``spike_counts``, and ``input_counts``: the replay's spike count per map neuron
+    (int64, n_map), what the network saw."""
 
     label: int
     confidence: float
     drive: np.ndarray
     spike_counts: np.ndarray
+    input_counts: np.ndarray
 
 
 class WordNet:
@@ -97,13 +99,15 @@ class WordNet:
         spike_counts = np.zeros(cfg.n_classes, dtype=np.int64)
         integrate_readout(frames.tick_ptr, frames.neuron_ids, self.weights, cfg.threshold, membrane_v,
                           spike_counts)
-        pre_ids, pre_counts = np.unique(frames.neuron_ids, return_counts=True)
+        input_counts = np.bincount(frames.neuron_ids, minlength=self.n_map)
+        pre_ids = np.flatnonzero(input_counts)
+        pre_counts = input_counts[pre_ids]
         norm = float(np.sqrt(np.sum(pre_counts.astype(np.float64) ** 2)))
         self._pre_ids = pre_ids.astype(np.int32)
         self._eligibility = pre_counts / norm if norm > 0 else np.zeros(0)
         self._drive = (cfg.threshold * spike_counts + membrane_v) / norm if norm > 0 else np.zeros(cfg.n_classes)
         return Decision(int(np.argmax(self._drive)), self._confidence(self._drive), self._drive.copy(),
-                        spike_counts)
+                        spike_counts, input_counts)
 
     def _confidence(self, drive: np.ndarray) -> float:
         z = (drive - drive.max()) / self.config.temperature

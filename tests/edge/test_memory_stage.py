@@ -11,7 +11,6 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 import helpers  # noqa: E402
 
-from edge.audio_pipeline import utterance_input_map  # noqa: E402
 from edge.config import ConfigError, MemoryConfig, config_from_dict, load_config  # noqa: E402
 from edge.hearing import Hearing, HearingConfig  # noqa: E402
 from edge.memory_stage import MemoryStage, split_memory, with_memory  # noqa: E402
@@ -191,12 +190,12 @@ def test_bad_inputs_are_refused():
         vector_only.push(SpikeFrames.empty(1), 0)
 
 
-def test_utterance_input_map_counts_spikes_on_the_word_net_map():
+def test_the_word_net_reports_its_input_counts_per_map_neuron():
     hearing = Hearing(HearingConfig())
     n_bins = hearing.config.word_net.n_bins
     u = Utterance(ticks=np.array([0, 0, 5, 99], dtype=np.int64), neuron_ids=np.array([0, 3, 3, 31], dtype=np.int32),
                   n_ticks=100, start_tick=0)
-    x = utterance_input_map(u, hearing)
+    x = hearing.net.present(u).input_counts
     assert x.shape == (hearing.net.n_map,) and x.sum() == 4
     assert x[0] == 1 and x[3 * n_bins] == 2 and x[31 * n_bins + n_bins - 1] == 1
 
