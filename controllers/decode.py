@@ -1,6 +1,6 @@
 """Decode motor spikes into a pan action: opponent groups (right/left, down/up) -> camera velocity.
 
-The readout population is four equal groups in the order right, left, down, up.
+The readout population is four equal groups in the order right, left, down, up (a ``controllers.protocols.Decoder``).
 """
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from controllers.protocols import check_readout
 from snn.frames import SpikeFrames
+from snn.spec import NetworkSpec
 
 MOTOR_GROUPS = ("right", "left", "down", "up")
 
@@ -32,14 +34,25 @@ class PanDecoderConfig:
 
 
 class PanDecoder:
-    """Stateful decoder: keeps smoothed group rates across blocks (4 floats, bounded)."""
+    """Stateful decoder: keeps smoothed group rates across blocks (4 floats, bounded).
+
+    Decides ``Action("pan", [vx, vy])`` (px/s) from a readout of ``4 * n_per_group`` neurons.
+    """
+
+    action_name = "pan"
+    n_values = 2
 
     def __init__(self, config: PanDecoderConfig, n_per_group: int, dt_us: int) -> None:
         config.validate()
         self.config = config
         self.n_per_group = n_per_group
+        self.n_outputs = len(MOTOR_GROUPS) * n_per_group
         self.dt_us = dt_us
         self.rate_hz = np.zeros(len(MOTOR_GROUPS))
+
+    def check(self, spec: NetworkSpec) -> None:
+        """ValueError (one line) unless the readout has the four motor groups of ``n_per_group`` neurons."""
+        check_readout(spec, self, f"{', '.join(MOTOR_GROUPS)} groups of network.n_per_group = {self.n_per_group}")
 
     def decode(self, spikes: SpikeFrames) -> np.ndarray:
         """Camera velocity ``[vx, vy]`` in px/s after a block of motor spikes."""

@@ -4,6 +4,7 @@ The camera must keep a moving target inside the central window; the learner is r
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -11,6 +12,7 @@ import numpy as np
 
 from controllers.decode import MOTOR_GROUPS
 from controllers.reward import on_target, tracking_reward
+from sensors.types import EVENT_DTYPE, EventBatch
 from snn.spec import LIFParams, NetworkSpec, PopulationSpec, ProjectionSpec, RewardSTDP
 
 
@@ -95,27 +97,57 @@ def tracking_network(config: TrackingNetConfig, grid_w: int, grid_h: int, seed: 
 
 
 class PanScene(Protocol):
-    """What the task needs from a closed-loop event source (the built-in scene)."""
+    """What the task needs from a closed-loop event source (the built-in scene, ``sensors.scene.SimulatedScene``)."""
 
     geometry: object
 
-    def advance(self, n_ticks: int, pan_velocity_px_s: np.ndarray) -> tuple[object, np.ndarray]: ...
+    def advance(self, n_ticks: int, pan_velocity_px_s: np.ndarray) -> tuple[EventBatch, np.ndarray]:
+        """The block's events and the target's offset from the view centre per tick (px, ``(n_ticks, 2)``)."""
 
 
 class TrackingTask:
-    """Closed loop around a panning scene: events out, reward and on-target score from the target's offset."""
+    """The tracking task as a ``controllers.protocols.Task``: each step pans the scene's camera at the action's
+    ``[vx, vy]`` (px/s) for ``n_ticks`` ticks; the reward comes from the target's offset from the view centre and
+    the score ``{"on_target": ...}`` is the fraction of the block's ticks with the target inside the central
+    square of half-size ``window_half_px``.
 
-    def __init__(self, scene: PanScene, window_half_px: float) -> None:
-        self.scene = scene
+    ``make_scene(seed)`` builds the seeded scene; ``reset(seed)`` builds a new one (seed None: the next seed of
+    the task's own generator). Never done: the scene re-points the camera when the target is lost.
+    """
+
+    format = "scene"
+
+    def __init__(self, make_scene: Callable[[int], PanScene], window_half_px: float, n_ticks: int) -> None:
+        if not window_half_px > 0:
+            raise ValueError(f"TrackingTask.window_half_px: must be > 0, got {window_half_px}")
+        if n_ticks < 1:
+            raise ValueError(f"TrackingTask.n_ticks: must be >= 1, got {n_ticks}")
+        self.make_scene = make_scene
         self.window_half_px = window_half_px
-        self.half_width_px = scene.geometry.width / 2.0
-        self.on_target_ticks = 0
-        self.ticks = 0
+        self.n_ticks = n_ticks
+        self.scene: PanScene | None = None
+        self.rng = np.random.default_rng(0)
 
-    def observe(self, n_ticks: int, pan_velocity_px_s: np.ndarray) -> tuple[object, float, float]:
-        """Advance the scene; return (events, reward in [-1, 1], on-target fraction of the block)."""
-        batch, offsets = self.scene.advance(n_ticks, pan_velocity_px_s)
+    @property
+    def geometry(self):
+        """The scene's sensor geometry (None before the first reset)."""
+        return None if self.scene is None else self.scene.geometry
+
+    def reset(self, seed: int | None = None) -> EventBatch:
+        """A new scene for ``seed``; the observation before the first step holds no events."""
+        if seed is None:
+            seed = int(self.rng.integers(2**31))
+        else:
+            self.rng = np.random.default_rng(seed)
+        self.scene = self.make_scene(seed)
+        return EventBatch(np.zeros(0, EVENT_DTYPE), self.scene.geometry)
+
+    def step(self, action_values: np.ndarray) -> tuple[EventBatch, float, dict[str, float], bool]:
+        """Pan at ``action_values`` = ``[vx, vy]`` px/s for one block; return (events, reward in [-1, 1],
+        ``{"on_target": fraction of the block's ticks}``, False)."""
+        if self.scene is None:
+            raise RuntimeError("TrackingTask: reset(seed) before step")
+        batch, offsets = self.scene.advance(self.n_ticks, action_values)
         hits = int(on_target(offsets, self.window_half_px).sum())
-        self.on_target_ticks += hits
-        self.ticks += n_ticks
-        return batch, tracking_reward(offsets, self.half_width_px), hits / n_ticks
+        reward = tracking_reward(offsets, self.scene.geometry.width / 2.0)
+        return batch, reward, {"on_target": hits / self.n_ticks}, False

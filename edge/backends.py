@@ -1,25 +1,99 @@
-"""The one place that maps back-end names to classes (lazy imports, clear errors).
+"""Back ends by URL: the one place that maps a URL to a back end (lazy imports, one-line errors).
 
-Only ``numba`` exists so far; the emulator and serial board plug in here.
+A URL is a back-end name with options, or a scheme with a device path and options::
+
+    numba                                   the reference back end, float32 state
+    numba?dtype=float64                     the same in float64
+    emulator?profile=loihi&strict=1         (the fixed-point core emulator; not in this version yet)
+    serial:///dev/ttyACM0?baud=921600       (a board over pyserial; not in this version yet)
+
+``check_backend_url`` validates a URL without importing the back end (used when a config is loaded);
+``open_backend`` validates and instantiates it.
 """
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
 
 from snn.backend import Backend
 
-BACKENDS: dict[str, tuple[str, str]] = {
-    "numba": ("snn.numba_backend", "NumbaBackend"),
+
+@dataclass(frozen=True)
+class BackendKind:
+    """One back end: its class, the options its URL takes (name -> allowed values, None = any) and their
+    defaults, and whether its URL carries a device path (``scheme://path``)."""
+
+    module: str
+    cls: str
+    options: dict[str, tuple[str, ...] | None]
+    defaults: dict[str, str]
+    has_path: bool = False
+
+
+BACKENDS: dict[str, BackendKind] = {
+    "numba": BackendKind("snn.numba_backend", "NumbaBackend", {"dtype": ("float32", "float64")}, {"dtype": "float32"}),
 }
+PLANNED = ("emulator", "serial")
 
 
-def open_backend(name: str) -> Backend:
-    """Instantiate the back end named ``name``; raise ValueError listing the known names otherwise."""
+@dataclass(frozen=True)
+class BackendURL:
+    """A parsed back-end URL: ``name``, device ``path`` ("" if none) and ``options`` (defaults filled in)."""
+
+    name: str
+    path: str
+    options: dict[str, str]
+
+    def __str__(self) -> str:
+        head = f"{self.name}://{self.path}" if self.path else self.name
+        query = "&".join(f"{k}={v}" for k, v in sorted(self.options.items()))
+        return f"{head}?{query}" if query else head
+
+
+def parse_backend_url(url: str) -> BackendURL:
+    """Parse and validate ``url``; ValueError (one line, naming the URL) if the back end or an option is unknown."""
+    if not isinstance(url, str) or not url.strip():
+        raise ValueError(f"backend {url!r}: empty URL (known back ends: {', '.join(sorted(BACKENDS))})")
+    head, _, query = url.partition("?")
+    name, sep, path = head.partition("://")
+    if name in PLANNED and name not in BACKENDS:
+        raise ValueError(f"backend {url!r}: the {name!r} back end is not part of this version yet "
+                         f"(available: {', '.join(sorted(BACKENDS))})")
     if name not in BACKENDS:
-        raise ValueError(f"backend {name!r}: unknown (known: {', '.join(sorted(BACKENDS))})")
-    module_name, class_name = BACKENDS[name]
+        raise ValueError(f"backend {url!r}: unknown back end {name!r} (known: {', '.join(sorted(BACKENDS))})")
+    kind = BACKENDS[name]
+    if bool(sep) != kind.has_path:
+        form = f"{name}://DEVICE" if kind.has_path else name
+        raise ValueError(f"backend {url!r}: write it as {form}[?option=value&...]")
     try:
-        module = importlib.import_module(module_name)
+        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
+    except ValueError:
+        raise ValueError(f"backend {url!r}: malformed options {query!r} (want option=value&...)") from None
+    options = dict(kind.defaults)
+    for key, value in pairs:
+        if key not in kind.options:
+            known = ", ".join(kind.options) or "none"
+            raise ValueError(f"backend {url!r}: unknown option {key!r} for {name} (known: {known})")
+        allowed = kind.options[key]
+        if allowed is not None and value not in allowed:
+            raise ValueError(f"backend {url!r}: option {key}={value!r} must be one of {', '.join(allowed)}")
+        options[key] = value
+    return BackendURL(name, path, options)
+
+
+def check_backend_url(url: str) -> str:
+    """The URL in canonical form (defaults spelled out) if valid; ValueError otherwise."""
+    return str(parse_backend_url(url))
+
+
+def open_backend(url: str) -> Backend:
+    """A new, unloaded back end for ``url``; ValueError (one line) when the URL is not valid."""
+    parsed = parse_backend_url(url)
+    kind = BACKENDS[parsed.name]
+    try:
+        module = importlib.import_module(kind.module)
     except ImportError as e:
-        raise ValueError(f"backend {name!r}: cannot import {module_name} ({e})") from None
-    return getattr(module, class_name)()
+        raise ValueError(f"backend {url!r}: cannot import {kind.module} ({e})") from None
+    args = (parsed.path,) if kind.has_path else ()
+    return getattr(module, kind.cls)(*args, **parsed.options)

@@ -23,6 +23,10 @@ ENCODER_DEFAULTS = {"rate": {"max_rate_hz": 1000.0}, "delta": {"threshold": 0.05
 """bench fsdd --encoder: parameters that suit the compressed envelope (about 0-8, times the gain 0.25)."""
 
 
+BACKEND_HELP = ("back end URL (default: [backend] url of the config, else 'numba'): 'numba' (float32 state), "
+                "'numba?dtype=float64'")
+
+
 def _positive(text: str) -> float:
     value = float(text)
     if not value > 0:
@@ -30,13 +34,26 @@ def _positive(text: str) -> float:
     return value
 
 
-def _config(args: argparse.Namespace):
-    """The config file's values, with --network applied."""
-    config = load_config(args.config)
-    if getattr(args, "network", None):
-        from dataclasses import replace
+def _backend_url(args: argparse.Namespace, default: str = "numba") -> str:
+    """The --backend URL, validated (ValueError, one line naming it), or ``default``."""
+    from edge.backends import check_backend_url
 
+    url = getattr(args, "backend", None) or default
+    check_backend_url(url)
+    return url
+
+
+def _config(args: argparse.Namespace):
+    """The config file's values, with --network and --backend applied."""
+    from dataclasses import replace
+
+    from edge.config import BackendConfig
+
+    config = load_config(getattr(args, "config", None))
+    if getattr(args, "network", None):
         config = replace(config, network_file=args.network)
+    if getattr(args, "backend", None):
+        config = replace(config, backend=BackendConfig(url=_backend_url(args)))
     return config
 
 
@@ -48,22 +65,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     if daemon.resumed_from is not None:
         print(f"resumed learned state from {daemon.resumed_from}", flush=True)
     addresses = config.bus
-    engine = "hearing" if config.source.kind in ("audio", "microphone") else f"backend={config.backend}"
+    engine = ("hearing " if config.source.kind in ("audio", "microphone") else "") + f"backend={config.backend.url}"
     print(f"neuroedge run: {engine} source={config.source.kind} actions on {addresses.actions}, "
           f"reward on {addresses.reward}, control on {addresses.control}", flush=True)
     return daemon.run(args.seconds)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from edge.replay import replay, replay_audio
+    from edge.config import RunConfig
+    from edge.replay import replay, replay_audio, replay_speed
     from sensors.audio import is_audio_path
 
-    speed = 1.0 if args.realtime else args.speed
     if is_audio_path(args.path):
-        summary = replay_audio(args.path, args.model, speed, Path(args.out) if args.out else None)
+        config = _config(args)
+        run = load_config(args.config).run if args.config else RunConfig()
+        speed = replay_speed(args.speed, args.realtime, args.config, run)
+        summary = replay_audio(args.path, args.model, speed, Path(args.out) if args.out else None,
+                               backend_url=config.backend.url)
         _emit(summary, args.json)
         return 0
     config = _config(args)
+    speed = replay_speed(args.speed, args.realtime, args.config, config.run)
     seed = config.run.seed if args.seed is None else args.seed
     summary = replay(args.path, config, seed, speed, Path(args.out) if args.out else None, geometry=_geometry(args))
     if args.json:
@@ -132,7 +154,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
 def cmd_classify(args: argparse.Namespace) -> int:
     from edge.hearing import hear_file, load_model
 
-    hearing = load_model(args.model)
+    hearing = load_model(args.model, _backend_url(args))
     result, _ = hear_file(hearing, args.path)
     heard = result.heard
     out = {"file": str(args.path), "label": None if heard is None else heard.label,
@@ -169,7 +191,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.name == "memory":
         from edge.bench.memory import memory_benchmark, plot_memory
 
-        summary = memory_benchmark(log=lambda m: print(m, file=sys.stderr, flush=True))
+        summary = memory_benchmark(log=lambda m: print(m, file=sys.stderr, flush=True), backend_url=_backend_url(args))
         if args.plot:
             plot_memory(summary, args.plot)
             print(f"bench memory: plot written to {args.plot}", file=sys.stderr)
@@ -184,14 +206,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
             config = replace(config, audio=replace(config.audio, encoder=args.encoder,
                                                    encoder_params=ENCODER_DEFAULTS.get(args.encoder, {})))
         summary = fsdd_benchmark(args.train, args.test, args.epochs, args.seed if args.seed is not None else 0,
-                                 config, args.model, args.loso)
+                                 config, args.model, args.loso, backend_url=_backend_url(args))
         if args.plot:
             plot_confusion(summary, config.labels, args.plot)
             print(f"bench fsdd: confusion matrix written to {args.plot}", file=sys.stderr)
     elif args.name == "tracking":
         from edge.bench.tracking import plot_tracking, tracking_benchmark
 
-        config = load_config(args.config)
+        config = _config(args)
         result = tracking_benchmark(config, args.seeds, args.sim_seconds, args.final_seconds, args.jobs)
         if args.plot:
             plot_tracking(result, config, args.plot)
@@ -201,14 +223,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from edge.bench.engine import compare_brian2, run_workload
 
         n = args.N if args.name == "cuba" else None
-        summary = run_workload(args.name, n, dtype=args.dtype)
+        url = _backend_url(args, f"numba?dtype={args.dtype}" if args.dtype else "numba")
+        summary = run_workload(args.name, n, url=url)
         print(f"bench {args.name}: {summary['wall_s']} s simulated loop, {summary['rate_hz']} Hz", file=sys.stderr)
         if args.compare == "brian2":
             summary = compare_brian2(summary, args.name, n, log=lambda m: print(m, file=sys.stderr, flush=True))
         if args.plot:
             from edge.bench.plots import plot_workload
 
-            plot_workload(args.name, n, args.dtype, args.plot)
+            plot_workload(args.name, n, url, args.plot)
     elif args.name == "encoders":
         from edge.bench.encoders import encoders_benchmark
 
@@ -234,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=_positive, help="stop after this much sensor time (default: run until stopped)")
     p.add_argument("--resume", action="store_true", help="restore the learned state from the configured checkpoint")
     p.add_argument("--network", help="TOML network file replacing the built-in tracking network (see README)")
+    p.add_argument("--backend", metavar="URL", help=BACKEND_HELP)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("replay", help="replay a recording through the pipeline, open loop, deterministic for a seed")
@@ -241,11 +265,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--geometry", help="sensor size WIDTHxHEIGHT when the recording does not say")
     p.add_argument("--config", help="TOML config file (default: built-in)")
     pace = p.add_mutually_exclusive_group()
-    pace.add_argument("--speed", type=_positive, help="pace at X times real time (default: as fast as possible)")
+    pace.add_argument("--speed", type=_positive, help="pace at X times real time (default: as fast as possible, "
+                      "or run.speed times real time when the config sets run.realtime = true)")
     pace.add_argument("--realtime", action="store_true", help="pace at real time")
     p.add_argument("--seed", type=int, help="seed for the network (default: run.seed of the config)")
     p.add_argument("--network", help="TOML network file replacing the built-in tracking network (see README)")
     p.add_argument("--out", help="directory for actions.jsonl and summary.json")
+    p.add_argument("--backend", metavar="URL", help=BACKEND_HELP)
     p.add_argument("--model", help="audio files: hearing model checkpoint (from bench fsdd --model; default: untrained)")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON line")
     p.set_defaults(func=cmd_replay)
@@ -253,6 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("classify", help="recognise the spoken word in one audio file with a trained hearing model")
     p.add_argument("path", help="audio file (WAV, FLAC, OGG, ...; any sample rate)")
     p.add_argument("--model", required=True, help="hearing model checkpoint (written by bench fsdd --model)")
+    p.add_argument("--backend", metavar="URL", help=BACKEND_HELP)
     p.add_argument("--json", action="store_true", help="print one JSON line")
     p.set_defaults(func=cmd_classify)
 
@@ -304,8 +331,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="final part of each run that is scored (default: %(default)s)")
     p.add_argument("--jobs", type=int, default=2, help="tracking: worker processes (default: %(default)s)")
     p.add_argument("--N", type=int, default=4000, help="cuba: number of neurons (default: %(default)s)")
-    p.add_argument("--dtype", choices=["float64", "float32"], default="float32",
-                   help="cuba / stdp: floating-point type of the network state (default: %(default)s)")
+    p.add_argument("--dtype", choices=["float64", "float32"],
+                   help="cuba / stdp: shorthand for --backend 'numba?dtype=DTYPE' (default: float32)")
+    p.add_argument("--backend", metavar="URL", help=BACKEND_HELP)
     p.add_argument("--compare", choices=["brian2"], help="cuba / stdp: run the same workload in Brian2 "
                    "cpp_standalone in the same run (its own virtual environment, created on first use)")
     p.add_argument("--plot", help="tracking: on-target fraction and learned weights; cuba / stdp: spike raster and "

@@ -6,11 +6,32 @@ from __future__ import annotations
 
 import time
 
+WAKEUP_JITTER_S = 0.002
+"""How late, in seconds, a sleeping thread may wake on a stock (not real-time) Linux kernel under load from
+scheduling alone; lateness within it is not an overrun."""
+
+
+def late_tolerance_s(period_s: float) -> float:
+    """The lateness, in wall seconds, beyond which a block of ``period_s`` wall seconds counts as an overrun:
+    ``WAKEUP_JITTER_S``, but at most half a period. A block is due when its sensor time is, and it is computed
+    during the period before, so any lateness beyond wake-up jitter means its computation did not fit its
+    period; a block late by a whole period or more (the next block's whole budget gone) is always counted."""
+    if not period_s > 0:
+        raise ValueError(f"clock: period must be positive, got {period_s!r} s")
+    return min(WAKEUP_JITTER_S, 0.5 * period_s)
+
 
 class ReplayClock:
-    """No pacing when ``speed`` is None; otherwise sensor time advances ``speed`` times faster than wall time."""
+    """No pacing when ``speed`` is None; otherwise sensor time advances ``speed`` times faster than wall time.
 
-    def __init__(self, speed: float | None = None, late_tolerance_s: float = 0.01) -> None:
+    ``wait_until(t_us)`` is called with each block's sensor time: the first call starts the schedule, later ones
+    sleep until that time is due; a call arriving more than ``late_tolerance_s`` wall seconds after it was due
+    counts one overrun (see ``late_tolerance_s()``).
+    """
+
+    def __init__(self, speed: float | None = None, late_tolerance_s: float = WAKEUP_JITTER_S) -> None:
+        if speed is not None and not speed > 0:
+            raise ValueError(f"clock: speed must be positive, got {speed!r}")
         self.speed = speed
         self.late_tolerance_s = late_tolerance_s
         self.overruns = 0
@@ -33,10 +54,11 @@ class ReplayClock:
 
 
 class RealtimeClock(ReplayClock):
-    """Sleep so that sensor time keeps pace with wall time; count blocks done later than ``late_tolerance_s``."""
+    """Sleep so that sensor time keeps pace with wall time (``speed`` times it; 1 = real time); count blocks
+    done more than ``late_tolerance_s`` wall seconds late as overruns."""
 
-    def __init__(self, late_tolerance_s: float = 0.01) -> None:
-        super().__init__(speed=1.0, late_tolerance_s=late_tolerance_s)
+    def __init__(self, late_tolerance_s: float = WAKEUP_JITTER_S, speed: float = 1.0) -> None:
+        super().__init__(speed=speed, late_tolerance_s=late_tolerance_s)
 
     def resync(self) -> None:
         """Forget the past (after a pause): the next block starts a new schedule."""

@@ -25,8 +25,29 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class BackendConfig:
+    """Where the network runs: a back-end URL (see edge.backends), e.g. ``numba``, ``numba?dtype=float64``."""
+
+    url: str = "numba"
+
+    def validate(self) -> None:
+        from edge.backends import check_backend_url
+
+        try:
+            check_backend_url(self.url)
+        except ValueError as e:
+            raise ValueError(f"backend.url: {e}") from None
+
+
+@dataclass(frozen=True)
 class RunConfig:
-    """Loop settings: seed, tick length (µs), ticks per block, status period (s), pacing."""
+    """Loop settings: seed, tick length (µs), ticks per block, status period (s), pacing.
+
+    Pacing: ``realtime`` paces sensor time to wall time, ``speed`` times faster (1 = real time, 2 = twice as
+    fast, 0.5 = half speed). The daemon paces when ``realtime`` is true (the default; a live camera or a
+    microphone paces itself). ``replay`` runs as fast as possible unless its config file sets
+    ``realtime = true``, then at ``speed``; ``replay --speed X`` / ``--realtime`` override both.
+    """
 
     seed: int = 0
     dt_us: int = 1000
@@ -165,11 +186,11 @@ class MemoryConfig:
 
 @dataclass(frozen=True)
 class Config:
-    """The whole daemon / replay configuration. ``backend`` names the back end (``numba``); ``network_file``
+    """The whole daemon / replay configuration. ``backend.url`` names the back end; ``network_file``
     (TOML, see snn.spec_dict) replaces the built-in tracking network when set. ``hearing`` applies to audio
     sources only (``source.kind`` = ``audio`` or ``microphone``); ``memory`` to either kind."""
 
-    backend: str = "numba"
+    backend: BackendConfig = field(default_factory=BackendConfig)
     network_file: str = ""
     run: RunConfig = field(default_factory=RunConfig)
     source: SourceConfig = field(default_factory=SourceConfig)
@@ -250,7 +271,11 @@ def load_network_file(path: str | Path, dt_us: int):
     path = Path(path)
     data = read_toml(path, "network file")
     data = data.get("network", data)
-    data.setdefault("dt_us", dt_us)
+    if isinstance(data, dict) and "dt_us" in data and data["dt_us"] != dt_us:
+        raise ConfigError(f"{path}: network dt_us = {data['dt_us']!r} µs differs from run.dt_us = {dt_us} µs "
+                          "(remove it from the network file or make them equal)")
+    if isinstance(data, dict):
+        data.setdefault("dt_us", dt_us)
     try:
         return spec_from_dict(data)
     except ValueError as e:

@@ -27,7 +27,7 @@ from typing import TextIO
 from edge.audio_pipeline import AudioPipeline
 from edge.bus import Bus
 from edge.checkpoint import CheckpointError, load_latest_valid
-from edge.clock import ReplayClock, RealtimeClock
+from edge.clock import RealtimeClock, ReplayClock, late_tolerance_s
 from edge.config import Config
 from edge.drivers import open_driver
 from edge.pipeline import Pipeline
@@ -46,7 +46,9 @@ class Daemon:
             if resume:
                 self._resume()
             realtime = config.run.realtime and not self.driver.paced_by_source
-            self.clock = RealtimeClock(self.driver.period_s) if realtime else ReplayClock(None)
+            # paced at run.speed x real time; a block later than late_tolerance_s of its wall period is an overrun
+            period_s = self.driver.period_s / config.run.speed
+            self.clock = RealtimeClock(late_tolerance_s(period_s), config.run.speed) if realtime else ReplayClock(None)
             self.bus = Bus(config.bus)
         except BaseException:
             self.driver.close()

@@ -81,8 +81,19 @@ class EventDriver:
     def reached(self, seconds: float) -> bool:
         return self.pipeline.counters.ticks >= int(seconds * 1e6 / self.config.run.dt_us)
 
+    def network_name(self) -> str:
+        """How the network is named in checkpoints and errors: its file, or the built-in tracking network."""
+        return self.config.network_file or "the built-in tracking network"
+
     def restore(self, arrays: dict, meta: dict, path: Path) -> None:
+        """Restore a checkpoint of this very network (its structure hash must match), from any back end."""
         arrays, memory = split_memory(arrays)
+        ours = self.pipeline.backend.spec.structure_sha256()
+        theirs = meta.get("network_sha256")
+        if theirs != ours:
+            raise CheckpointError(
+                f"{path}: holds another network ({meta.get('network', 'unnamed')}, structure {str(theirs)[:12]}) "
+                f"than this run's ({self.network_name()}, structure {ours[:12]})")
         try:
             self.pipeline.backend.restore(arrays)
         except ValueError as e:
@@ -90,19 +101,24 @@ class EventDriver:
         restore_memory(self.memory, memory, meta, path)
 
     def save(self, path: Path) -> Path:
-        meta = {"kind": self.kind, "backend": self.pipeline.backend.name, "seed": self.config.run.seed,
+        backend = self.pipeline.backend
+        meta = {"kind": self.kind, "backend": backend.url, "network": self.network_name(),
+                "network_sha256": backend.spec.structure_sha256(), "seed": self.config.run.seed,
                 "ticks": self.pipeline.counters.ticks, "wall_time": time.time()}
         if self.memory is not None:
             meta["memory"] = self.memory.meta()
         return save_checkpoint(path, with_memory(self.pipeline.backend.state(), self.memory), meta)
 
     def status(self, rate_per_s: float) -> dict:
+        """Counters, the task's running score (``score``; ``on_target`` also on its own, 0 without a task)."""
         c = self.pipeline.counters
         source = self.pipeline.source
         return {
             "ticks": c.ticks, "sensor_time_s": c.ticks * self.config.run.dt_us * 1e-6,
             "ticks_per_s": round(rate_per_s, 1), "mean_reward": round(c.reward_mean, 4),
-            "on_target": round(c.on_target_mean, 4), "actions": c.actions, "events": c.events,
+            "on_target": round(c.score.get("on_target", 0.0), 4),
+            "score": {key: round(value, 4) for key, value in c.score.items()},
+            "actions": c.actions, "events": c.events,
             "source": source.status() if hasattr(source, "status") else {"format": source.format},
             **(self.memory.status() if self.memory is not None else {}),
         }
@@ -110,7 +126,9 @@ class EventDriver:
     def status_line(self, s: dict) -> str:
         return (
             f"status ticks={s['ticks']} ticks/s={s['ticks_per_s']:.0f} overruns={s['overruns']} "
-            f"reward={s['mean_reward']:.3f} on_target={s['on_target']:.3f} actions={s['actions']} "
+            f"reward={s['mean_reward']:.3f} on_target={s['on_target']:.3f} "
+            + "".join(f"{key}={value:.3f} " for key, value in s["score"].items() if key != "on_target")
+            + f"actions={s['actions']} "
             f"rewards_in={s['rewards_received']} malformed={s['malformed_messages']} state={s['state']}"
             + (f" source={'connected' if s['source']['connected'] else 'DISCONNECTED'} reconnects={s['source']['reconnects']}"
                if "connected" in s["source"] else "")
@@ -128,7 +146,8 @@ class AudioDriver:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        hearing = load_model(config.hearing.model) if config.hearing.model else Hearing(HearingConfig())
+        url = config.backend.url
+        hearing = load_model(config.hearing.model, url) if config.hearing.model else Hearing(HearingConfig(), url)
         self.pipeline: AudioPipeline = self._open(hearing)
         self.paced_by_source = config.source.kind == "microphone"
         self.period_s = config.hearing.chunk_ms * 1e-3
@@ -185,7 +204,7 @@ class AudioDriver:
         """Continue from a checkpointed model: its own config and weights (the source is reopened for it)."""
         arrays, memory = split_memory(arrays)
         try:
-            hearing = Hearing(HearingConfig.from_dict(meta["config"]))
+            hearing = Hearing(HearingConfig.from_dict(meta["config"]), self.config.backend.url)
             hearing.net.restore(arrays)
         except (KeyError, TypeError, ValueError) as e:
             raise CheckpointError(f"{path}: not a usable hearing model ({e})") from None

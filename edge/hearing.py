@@ -20,6 +20,7 @@ from pathlib import Path
 
 from controllers.action import Action
 from edge.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from edge.memory_stage import MemoryStage, split_memory, with_memory
 from sensors.audio import AudioFileSource, audio_stats
 from sensors.audio_types import AudioChunk, check_chunk
 from snn.cochlea import CochleaConfig
@@ -84,14 +85,22 @@ class Heard:
     label: str
 
 
-class Hearing:
-    """One audio stream through the front end, the segmenter and the word network."""
+DEFAULT_BACKEND = "numba"
+"""Where the word network runs unless told otherwise (a back-end URL, see edge.backends)."""
 
-    def __init__(self, config: HearingConfig) -> None:
+
+class Hearing:
+    """One audio stream through the front end, the segmenter and the word network (on the back end at
+    ``backend_url``)."""
+
+    def __init__(self, config: HearingConfig, backend_url: str = DEFAULT_BACKEND) -> None:
+        from edge.backends import open_backend
+
         self.config = config
         self.encoder = AudioEncoder(config.audio)
         self.segmenter = UtteranceSegmenter(config.segmenter, self.encoder.dt_us)
-        self.net = WordNet(config.word_net, self.encoder.n_neurons)
+        self.backend_url = backend_url
+        self.net = WordNet(config.word_net, self.encoder.n_neurons, open_backend(backend_url))
         self._t0_us: int | None = None
 
     @property
@@ -150,20 +159,30 @@ def heard_action(heard: Heard, seq: int) -> Action:
                            heard.t_start_us * 1e-6), heard.t_end_us, seq)
 
 
-def save_model(path: str | Path, hearing: Hearing, meta: dict | None = None) -> Path:
-    """Write the model (weights + config) as a checkpoint, atomically."""
+def save_model(path: str | Path, hearing: Hearing, meta: dict | None = None,
+               memory: MemoryStage | None = None) -> Path:
+    """Write the model (weights + config) as a checkpoint, atomically. With ``memory``, its contents go beside
+    the weights under ``memory.`` (``edge.memory_stage.with_memory``) and its wiring in the meta's ``memory``;
+    ``load_model`` ignores them."""
     doc = {"kind": MODEL_KIND, "config": hearing.config.to_dict(), "saved_at": time.time(), **(meta or {})}
-    return save_checkpoint(Path(path), hearing.net.state(), doc)
+    if memory is not None:
+        doc["memory"] = memory.meta()
+    return save_checkpoint(Path(path), with_memory(hearing.net.state(), memory), doc)
 
 
-def load_model(path: str | Path) -> Hearing:
-    """A Hearing rebuilt from a model checkpoint; CheckpointError (one line) when it is not one."""
+def load_model(path: str | Path, backend_url: str = DEFAULT_BACKEND) -> Hearing:
+    """A Hearing rebuilt from a model checkpoint; CheckpointError (one line) when it is not one.
+
+    The checkpoint's arrays are the word net's ``state()`` exactly, plus, from a daemon with a memory, the
+    memory's arrays under ``memory.``; those are set aside (the daemon restores them itself), anything else
+    that does not fit the word net is refused."""
     arrays, meta = load_checkpoint(Path(path))
     if meta.get("kind") != MODEL_KIND:
         raise CheckpointError(f"{path}: holds a {meta.get('kind')!r} checkpoint, not a hearing model")
+    weights, _memory = split_memory(arrays)
     try:
-        hearing = Hearing(HearingConfig.from_dict(meta["config"]))
-        hearing.net.restore(arrays)
+        hearing = Hearing(HearingConfig.from_dict(meta["config"]), backend_url)
+        hearing.net.restore(weights)
     except (KeyError, TypeError, ValueError) as e:
         raise CheckpointError(f"{path}: not a usable hearing model ({e})") from None
     return hearing

@@ -144,7 +144,8 @@ class MemoryStage:
         return self.hippocampus.state()
 
     def restore(self, state: dict[str, np.ndarray]) -> None:
-        """Load ``state()``; ValueError naming the array that is missing or does not fit."""
+        """Load ``state()`` (unprefixed, as ``split_memory`` gives it): exactly Hippocampus.restore's strictness,
+        so a missing, extra, mis-shaped or mis-typed array raises ValueError naming it and nothing is loaded."""
         self.hippocampus.restore(state)
 
     def meta(self) -> dict:

@@ -1,17 +1,20 @@
 """The one tick loop: block source -> encoder -> back end -> decoder -> Action, one block of ticks per call.
 
-Daemon, replay and benchmark differ only in the source, the clock and where actions go.
+Daemon, replay and benchmark differ only in the source (a recording, a live stream or any closed-loop Task),
+the clock and where actions go; encoder, decoder and task are the seams of ``controllers.protocols``.
 """
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from functools import partial
 
 import numpy as np
 
 from controllers.action import Action
 from controllers.decode import PanDecoder
+from controllers.protocols import Decoder, Encoder, Task, check_inputs
 from controllers.tracking import TrackingTask, reference_weights, tracking_network
 from edge.backends import open_backend
 from edge.config import Config, ConfigError, load_network_file
@@ -26,33 +29,49 @@ from snn.frames import SpikeFrames
 
 @dataclass(frozen=True)
 class Observation:
-    """One block of input: events from t0_us, and the task's reward and on-target fraction if closed loop."""
+    """One block of input: events from t0_us and, in a closed loop, the task's reward and score (its named
+    figures for the block, e.g. ``{"on_target": 0.9}``; empty in an open loop)."""
 
     t0_us: int
     batch: EventBatch
     reward: float | None
-    on_target: float | None
+    score: dict[str, float] = field(default_factory=dict)
 
 
 class ClosedLoopSource:
-    """The built-in tracking task: the pan command moves the camera that produces the next block's events."""
+    """Any closed-loop event Task as a block source: the action values decided on one block drive the task's next
+    step, whose events are the next block (each step covers ``block_ticks`` ticks of ``dt_us``; the first step
+    gets the decoder's zeros). The task is reset with ``seed`` here, and with None when an episode ends; each
+    episode's events are shifted to start where the last one ended, so sensor time never goes back. A reset's
+    own observation (the events before the first step) is not part of any block."""
 
     closed_loop = True
-    format = "scene"
 
-    def __init__(self, task: TrackingTask, dt_us: int, block_ticks: int) -> None:
+    def __init__(self, task: Task, seed: int, dt_us: int, block_ticks: int) -> None:
         self.task = task
-        self.geometry = task.scene.geometry
+        task.reset(seed)
+        self.format = task.format
+        self.geometry = task.geometry
         self.dt_us = dt_us
         self.block_ticks = block_ticks
         self.t_us = 0
         self.events_read = 0
+        self.episodes = 1
+        self._episode_t0_us = 0
 
     def next_block(self, command: np.ndarray) -> Observation:
-        batch, reward, on_target = self.task.observe(self.block_ticks, command)
+        batch, reward, score, done = self.task.step(command)
+        if self._episode_t0_us:
+            events = batch.events.copy()
+            events["t"] += self._episode_t0_us
+            batch = EventBatch(events, batch.geometry)
         t0, self.t_us = self.t_us, self.t_us + self.block_ticks * self.dt_us
+        if done:
+            self.task.reset(None)
+            self.episodes += 1
+            self._episode_t0_us = self.t_us
         self.events_read += len(batch)
-        return Observation(t0, batch, reward, on_target)
+        return Observation(t0, batch, reward, score)
 
 
 class RecordingSource:
@@ -74,7 +93,7 @@ class RecordingSource:
         block = self.blocks.next_block()
         if block is None:
             return None
-        return Observation(block[0], block[1], None, None)
+        return Observation(block[0], block[1], None)
 
 
 class LiveSource:
@@ -129,29 +148,34 @@ class LiveSource:
         self._pending = [pending[cut:]] if cut < len(pending) else []
         t0, self._t0_us = self._t0_us, t_end
         self._deadline = max(self._deadline + self.block_us * 1e-6, time.monotonic())
-        return Observation(t0, EventBatch(pending[:cut], self.geometry), None, None)
+        return Observation(t0, EventBatch(pending[:cut], self.geometry), None)
 
 
 @dataclass
 class Counters:
-    """Running figures for status lines (bounded: scalars only)."""
+    """Running figures for status lines (bounded: scalars, and one running mean per task score key).
+
+    ``reward_mean`` and ``score[key]`` are exponential running means over ~2 s of sensor time (from 0 at the
+    first block a key appears in)."""
 
     ticks: int = 0
     blocks: int = 0
     events: int = 0
     actions: int = 0
     reward_mean: float = 0.0
-    on_target_mean: float = 0.0
-    on_target_ticks: int = 0
+    score: dict[str, float] = field(default_factory=dict)
 
 
 class Pipeline:
     """Advance the loop one block at a time; ``step`` returns the block's Action, or None at end of input.
 
-    ``last_inputs`` are the encoded input spikes of the last block (what the back end got), starting at sensor
-    time ``last_t0_us``; an attached memory (edge.memory_stage) reads them."""
+    Any Encoder and Decoder (``controllers.protocols``): the action is ``Action(decoder.action_name, values)``,
+    and ``command`` holds the last values (the decoder's zeros before the first block), which a closed-loop
+    source applies on its next step. ``last_inputs`` are the encoded input spikes of the last block (what the back
+    end got), starting at sensor time ``last_t0_us``; an attached memory (edge.memory_stage) reads them.
+    ``last_score`` is the task's score for the last block ({} in an open loop)."""
 
-    def __init__(self, source, filters, encoder: EventPooler, backend, decoder: PanDecoder, dt_us: int,
+    def __init__(self, source, filters, encoder: Encoder, backend, decoder: Decoder, dt_us: int,
                  block_ticks: int) -> None:
         self.source = source
         self.filters = filters
@@ -160,10 +184,11 @@ class Pipeline:
         self.decoder = decoder
         self.dt_us = dt_us
         self.block_ticks = block_ticks
-        self.command = np.zeros(2)
+        self.command = np.zeros(decoder.n_values)
         self.counters = Counters()
         self.last_inputs: SpikeFrames | None = None
         self.last_t0_us = 0
+        self.last_score: dict[str, float] = {}
         self._smoothing = 1.0 - math.exp(-block_ticks * dt_us / 2e6)
 
     def step(self, external_reward: float = 0.0) -> Action | None:
@@ -178,28 +203,31 @@ class Pipeline:
         spikes = self.backend.step(frames, reward)
         self.command = self.decoder.decode(spikes)
         c = self.counters
-        action = Action("pan", (float(self.command[0]), float(self.command[1])), obs.t0_us + self.block_ticks * self.dt_us, c.actions)
+        values = tuple(float(v) for v in self.command)
+        action = Action(self.decoder.action_name, values, obs.t0_us + self.block_ticks * self.dt_us, c.actions)
         c.ticks += self.block_ticks
         c.blocks += 1
         c.events += len(obs.batch)
         c.actions += 1
         c.reward_mean += self._smoothing * (reward - c.reward_mean)
-        if obs.on_target is not None:
-            c.on_target_mean += self._smoothing * (obs.on_target - c.on_target_mean)
-            c.on_target_ticks += round(obs.on_target * self.block_ticks)
+        for key, value in obs.score.items():
+            mean = c.score.get(key, 0.0)
+            c.score[key] = mean + self._smoothing * (value - mean)
+        self.last_score = obs.score
         return action
 
 
 LIVE_PREFIXES = ("tcp://", "camera", "webcam:")
 
 
-def check_user_network(spec, n_inputs: int, n_per_group: int, path: str) -> None:
-    """A user network must take the encoder's spikes and give the decoder four motor groups."""
-    if spec.input is None or spec.input.size != n_inputs:
-        raise ConfigError(f"{path}: the input population must have {n_inputs} neurons (2 x the encoder grid)")
-    if spec.population(spec.readout).size != 4 * n_per_group:
-        raise ConfigError(f"{path}: the readout {spec.readout!r} must have {4 * n_per_group} neurons "
-                          f"(right, left, down, up groups of network.n_per_group = {n_per_group})")
+def check_user_network(spec, encoder: Encoder, decoder: Decoder, path: str) -> None:
+    """A user network must take the encoder's spikes (an input population of ``encoder.n_inputs``) and give the
+    decoder the readout it reads (``decoder.check``); else one-line ConfigError naming ``path``."""
+    try:
+        check_inputs(spec, encoder)
+        decoder.check(spec)
+    except ValueError as e:
+        raise ConfigError(f"{path}: {e}") from None
 
 
 def open_block_source(config: Config, seed: int, target: str | None, geometry: Geometry | None):
@@ -210,8 +238,8 @@ def open_block_source(config: Config, seed: int, target: str | None, geometry: G
     if geometry is None and config.source.geometry:
         geometry = parse_geometry(config.source.geometry)
     if target is None:
-        scene = SimulatedScene(config.scene, seed, dt_us)
-        return ClosedLoopSource(TrackingTask(scene, config.task.window_half_px), dt_us, block_ticks)
+        task = TrackingTask(partial(SimulatedScene, config.scene, dt_us=dt_us), config.task.window_half_px, block_ticks)
+        return ClosedLoopSource(task, seed, dt_us, block_ticks)
     if target.startswith(LIVE_PREFIXES):
         return LiveSource(target, dt_us, block_ticks, geometry)
     return RecordingSource(target, dt_us, block_ticks, geometry)
@@ -230,18 +258,13 @@ def build_pipeline(config: Config, seed: int | None = None, recording: str | Non
     if initial_weights is None and config.learning.initial_weights == "reference":
         initial_weights = reference_weights(config.network, grid_w, grid_h)
     learn = config.learning.enabled if learning is None else learning
+    decoder = PanDecoder(config.decoder, config.network.n_per_group, dt_us)
     if config.network_file:
         spec = replace(load_network_file(config.network_file, dt_us), learning=learn)
-        check_user_network(spec, encoder.n_inputs, config.network.n_per_group, config.network_file)
+        check_user_network(spec, encoder, decoder, config.network_file)
     else:
         spec = tracking_network(config.network, grid_w, grid_h, seed, initial_weights=initial_weights,
                                 learning=learn, dt_us=dt_us)
-    backend = open_backend(config.backend)
+    backend = open_backend(config.backend.url)
     backend.load(spec, seed)
-    decoder = PanDecoder(config.decoder, config.network.n_per_group, dt_us)
     return Pipeline(source, filters, encoder, backend, decoder, dt_us, block_ticks)
-
-
-def with_overrides(config: Config, **run_fields) -> Config:
-    """A copy of ``config`` with some ``run`` fields replaced (e.g. seed, realtime)."""
-    return replace(config, run=replace(config.run, **run_fields))

@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from edge.clock import ReplayClock
-from edge.config import Config
+from edge.config import Config, RunConfig, read_toml
 from edge.memory_stage import MemoryStage
 from edge.pipeline import build_pipeline
 from sensors.types import Geometry
@@ -24,6 +24,23 @@ from sensors.types import Geometry
 def action_line(action) -> bytes:
     """Canonical JSON of an action without wall-clock fields: what determinism is judged on."""
     return json.dumps(action.to_dict(), separators=(",", ":"), sort_keys=True).encode() + b"\n"
+
+
+def replay_speed(speed: float | None, realtime: bool, config_path: str | Path | None, run: RunConfig) -> float | None:
+    """The pace of ``replay``, in sensor seconds per wall second (None: as fast as possible).
+
+    ``--speed X`` gives X and ``--realtime`` 1; without either, ``run.speed`` when the config file at
+    ``config_path`` sets ``run.realtime = true``, else as fast as possible. (``run.realtime`` defaults to true
+    for the daemon; a replay is paced only when its config file asks.) ``run`` is that file's validated
+    ``RunConfig``."""
+    if speed is not None:
+        return speed
+    if realtime:
+        return 1.0
+    if config_path is None:
+        return None
+    table = read_toml(Path(config_path), "config file").get("run", {})
+    return run.speed if isinstance(table, dict) and table.get("realtime") is True else None
 
 
 def replay(path: str, config: Config, seed: int, speed: float | None, out_dir: Path | None = None,
@@ -65,7 +82,7 @@ def replay(path: str, config: Config, seed: int, speed: float | None, out_dir: P
         "duration_us": duration_us, "wall_s": round(wall_s, 4),
         "realtime_factor": round(duration_us * 1e-6 / wall_s, 2) if wall_s > 0 else None,
         "ticks": pipeline.counters.ticks, "actions": seq,
-        "actions_sha256": digest.hexdigest(), "backend": pipeline.backend.name, "seed": seed,
+        "actions_sha256": digest.hexdigest(), "backend": pipeline.backend.url, "seed": seed,
         "overruns": clock.overruns,
     }
     if memory is not None:
@@ -76,14 +93,14 @@ def replay(path: str, config: Config, seed: int, speed: float | None, out_dir: P
 
 
 def replay_audio(path: str, model: str | None, speed: float | None, out_dir: Path | None = None,
-                 chunk_samples: int = 4096) -> dict:
+                 chunk_samples: int = 4096, backend_url: str = "numba") -> dict:
     """Stream an audio file through a hearing model (``model`` checkpoint, or an untrained one) and
     summarise it like ``replay``: one ``word`` action per utterance, hashed for determinism."""
     from edge.audio_pipeline import AudioPipeline
     from edge.hearing import Hearing, HearingConfig, load_model
     from sensors.audio import AudioFileSource
 
-    hearing = load_model(model) if model else Hearing(HearingConfig())
+    hearing = load_model(model, backend_url) if model else Hearing(HearingConfig(), backend_url)
     source = AudioFileSource(path, sample_rate_hz=hearing.sample_rate_hz, chunk_samples=chunk_samples)
     pipeline = AudioPipeline(source, hearing, learn=False)
     clock = ReplayClock(speed)
@@ -106,7 +123,8 @@ def replay_audio(path: str, model: str | None, speed: float | None, out_dir: Pat
         "sample_rate": hearing.sample_rate_hz, "duration_us": round(audio_s * 1e6), "wall_s": round(wall_s, 4),
         "realtime_factor": round(audio_s / wall_s, 2) if wall_s > 0 else None,
         "utterances": pipeline.counters.utterances, "actions": pipeline.counters.actions, "words": words,
-        "actions_sha256": digest.hexdigest(), "model": model, "overruns": clock.overruns,
+        "actions_sha256": digest.hexdigest(), "model": model, "backend": hearing.net.backend.url,
+        "overruns": clock.overruns,
     }
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -40,7 +40,8 @@ CLIP_LEVEL = 0.999
 SILENCE_RMS = 1e-4
 """RMS below this (full scale 1.0, about -80 dBFS) counts as silent."""
 _WHOLE_FILE_CHUNK = 1 << 16
-_PORTAUDIO_HINT = "install PortAudio (e.g. apt-get install libportaudio2) and the sounddevice package"
+_PORTAUDIO_INSTALL = "apt-get install libportaudio2"
+"""How to install the PortAudio library on Debian/Ubuntu (named in the error when it is missing)."""
 
 
 def is_audio_path(path: str | Path) -> bool:
@@ -212,20 +213,25 @@ def _first_line(error: BaseException) -> str:
     return (str(error).splitlines() or [type(error).__name__])[0]
 
 
-def _import_sounddevice() -> ModuleType:
-    """sounddevice, or SourceError saying how to install PortAudio when it (or the package) is missing."""
+def _import_sounddevice(owner: str) -> ModuleType:
+    """sounddevice, or SourceError (one line, starting with ``owner``) saying what is missing and how to install
+    it: the PortAudio library (sounddevice raises OSError "PortAudio library not found") or the package."""
     try:
         import sounddevice
-    except (ImportError, OSError) as e:
-        raise SourceError(f"audio input: sounddevice unavailable ({_first_line(e)}); {_PORTAUDIO_HINT}") from None
+    except OSError as e:
+        raise SourceError(f"{owner}: cannot use audio input without the PortAudio library ({_first_line(e)}); "
+                          f"install it, e.g. {_PORTAUDIO_INSTALL}") from None
+    except ImportError as e:
+        raise SourceError(f"{owner}: cannot use audio input without the sounddevice package ({_first_line(e)}); "
+                          f"install it (pip install sounddevice) and PortAudio (e.g. {_PORTAUDIO_INSTALL})") from None
     return sounddevice
 
 
-def _input_devices(sd: ModuleType) -> list[dict]:
+def _input_devices(sd: ModuleType, owner: str) -> list[dict]:
     try:
         devices = sd.query_devices()
     except sd.PortAudioError as e:
-        raise SourceError(f"audio input: cannot list devices ({_first_line(e)})") from None
+        raise SourceError(f"{owner}: cannot list audio input devices ({_first_line(e)})") from None
     try:
         default_index = sd.query_devices(kind="input")["index"]
     except sd.PortAudioError:
@@ -246,7 +252,7 @@ def _input_devices(sd: ModuleType) -> list[dict]:
 def list_input_devices() -> list[dict]:
     """Devices with input channels: ``index``, ``name``, ``max_input_channels``, ``default_samplerate`` (Hz),
     ``is_default``. Empty when there are none; SourceError (one line) when PortAudio is missing."""
-    return _input_devices(_import_sounddevice())
+    return _input_devices(_import_sounddevice("audio input"), "audio input")
 
 
 class MicrophoneSource:
@@ -274,8 +280,8 @@ class MicrophoneSource:
         _check_rate(self.name, "sample_rate_hz", sample_rate_hz)
         _check_count(self.name, "chunk_samples", chunk_samples)
         _check_count(self.name, "channels", channels)
-        sd = _import_sounddevice()
-        if not _input_devices(sd):
+        sd = _import_sounddevice(self.name)
+        if not _input_devices(sd, self.name):
             raise SourceError(f"{self.name}: no audio input device on this machine")
         try:
             stream = sd.InputStream(

@@ -1,4 +1,10 @@
-"""The back-end seam: every back end (numba, emulator, serial) compiles the same NetworkSpec behind this Protocol."""
+"""The back-end seam: every back end (numba, emulator, serial) compiles the same NetworkSpec behind this Protocol.
+
+Back ends are opened by URL (``edge.backends.open_backend``). Learned state is exchanged in one portable
+format: arrays named by spec objects (``projection/<name>/weight_mv`` in the spec's synapse order,
+``population/<name>/v_mv``, ``network/reward_baseline``, ...), plus each back end's private extras under its
+own prefix (``numba/...``), which other back ends ignore — so a checkpoint moves between back ends.
+"""
 from __future__ import annotations
 
 from typing import Protocol
@@ -13,18 +19,33 @@ class Backend(Protocol):
     """Advance a network in blocks of ticks; export and restore its learned and transient state."""
 
     name: str
+    url: str
 
     def load(self, spec: NetworkSpec, seed: int) -> None:
         """Build the network from ``spec``; every random draw comes from ``seed``."""
 
     def step(self, inputs: SpikeFrames, reward: float) -> SpikeFrames:
-        """Advance ``inputs.n_ticks`` ticks with input spikes and a reward (dimensionless); return output spikes."""
+        """Advance ``inputs.n_ticks`` ticks with input spikes and a reward (dimensionless); return the readout
+        population's spikes (ids local to the readout)."""
+
+    def set_learning(self, enabled: bool) -> None:
+        """Switch on-line weight changes on or off."""
 
     def state(self) -> dict[str, np.ndarray]:
-        """Named arrays to checkpoint (learned weights, thresholds, traces, RNG state)."""
+        """Named arrays to checkpoint: portable names by spec object, private extras under the back end's prefix."""
 
     def restore(self, state: dict[str, np.ndarray]) -> None:
-        """Load arrays produced by ``state()``; raise ValueError naming the array on mismatch."""
+        """Load arrays produced by any back end's ``state()`` for the same network; ValueError naming the array
+        on a missing, extra, mis-shaped or mis-typed one (and nothing changed)."""
+
+    def read(self, name: str) -> np.ndarray:
+        """One state array by name (a population's state, a projection's weights), for plots and monitoring."""
+
+    def write(self, name: str, value: np.ndarray) -> None:
+        """Set one state array by name, checked like ``restore`` (e.g. clear membranes between trials)."""
+
+    def report(self) -> dict:
+        """Counts of this run (ticks, spikes, ...); the emulator adds energy and core use."""
 
     def close(self) -> None:
         """Release resources."""

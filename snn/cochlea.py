@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from snn.cochlea_kernels import ORDER, compress_adapt, gammatone_envelopes
+from snn.state_check import check_state_arrays
 
 
 @dataclass(frozen=True)
@@ -123,11 +124,9 @@ class Cochlea:
         return {key: value.copy() for key, value in self._state.items()}
 
     def restore(self, state: dict[str, np.ndarray]) -> None:
-        """Load arrays from ``state()``; raises ValueError naming the first array that does not fit."""
-        for key, current in self._state.items():
-            value = np.asarray(state.get(key))
-            if value.shape != current.shape:
-                raise ValueError(f"Cochlea.restore: {key} must have shape {current.shape}, got {value.shape}")
+        """Load arrays from ``state()``; ValueError naming the array when one is missing, extra, or of another
+        dtype or shape (see ``snn.state_check``); nothing is loaded then."""
+        check_state_arrays("Cochlea.restore", self._state, state)
         for key, current in self._state.items():
             current[...] = state[key]
 

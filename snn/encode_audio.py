@@ -15,6 +15,7 @@ import numpy as np
 from snn.cochlea import Cochlea, CochleaConfig
 from snn.encoders import make_encoder
 from snn.frames import SpikeFrames
+from snn.state_check import check_state_arrays
 
 
 @dataclass(frozen=True)
@@ -86,5 +87,8 @@ class AudioEncoder:
         return out
 
     def restore(self, state: dict[str, np.ndarray]) -> None:
+        """Load ``state()``; ValueError naming the (prefixed) array when one is missing, extra, or of another
+        dtype or shape (see ``snn.state_check``); nothing is loaded then."""
+        check_state_arrays("AudioEncoder.restore", self.state(), state)
         self.cochlea.restore({k[8:]: v for k, v in state.items() if k.startswith("cochlea.")})
         self.encoder.restore({k[8:]: v for k, v in state.items() if k.startswith("encoder.")})

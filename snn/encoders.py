@@ -28,6 +28,7 @@ import numpy as np
 from snn import encoder_kernels as k
 from snn.frames import SpikeFrames
 from snn.rng import make_rng_state
+from snn.state_check import check_state_arrays
 
 
 def _fail(owner: str, key: str, message: str, value: object) -> None:
@@ -134,15 +135,9 @@ class _Encoder:
         return {key: value.copy() for key, value in self._state.items()}
 
     def restore(self, state: dict[str, np.ndarray]) -> None:
-        """Load arrays produced by ``state()``; raises ValueError naming the array on a mismatch."""
-        owner = type(self).__name__
-        if set(state) != set(self._state):
-            raise ValueError(f"{owner}.restore: expected arrays {sorted(self._state)}, got {sorted(state)}")
-        for key, current in self._state.items():
-            value = np.asarray(state[key])
-            if value.shape != current.shape or value.dtype != current.dtype:
-                raise ValueError(f"{owner}.restore: {key} must be {current.dtype}{current.shape}, "
-                                 f"got {value.dtype}{value.shape}")
+        """Load arrays produced by ``state()``; ValueError naming the array when one is missing, extra, or of
+        another dtype or shape (see ``snn.state_check``); nothing is loaded then."""
+        check_state_arrays(f"{type(self).__name__}.restore", self._state, state)
         for key, current in self._state.items():
             current[...] = state[key]
 

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from snn.hippocampus_kernels import fan_in_drive, k_winners, label_votes, settle, store_pattern
+from snn.state_check import check_state_arrays
 
 
 @dataclass(frozen=True)
@@ -153,19 +154,20 @@ class CA3Memory:
         cue_drive[ids] = 1.0
         return self.settle_from(cue_drive, ids)[0]
 
+    def _arrays(self) -> dict[str, np.ndarray]:
+        """The state arrays by name (the live arrays, not copies)."""
+        return {"recurrent": self.recurrent, "n_stored": np.array([self.n_stored], dtype=np.int64)}
+
     def state(self) -> dict[str, np.ndarray]:
-        return {"recurrent": self.recurrent.copy(), "n_stored": np.array([self.n_stored], dtype=np.int64)}
+        """Copies of the state arrays: recurrent synapses (uint8 (n, n)), number stored (int64 (1,))."""
+        return {key: value.copy() for key, value in self._arrays().items()}
 
     def restore(self, state: dict[str, np.ndarray]) -> None:
-        """Load ``state()``; raises ValueError naming a missing or misshapen array."""
-        missing = sorted({"recurrent", "n_stored"} - set(state))
-        if missing:
-            raise ValueError(f"CA3: state lacks {missing[0]}")
-        recurrent = np.asarray(state["recurrent"])
-        if recurrent.shape != self.recurrent.shape:
-            raise ValueError(f"CA3: recurrent must have shape {self.recurrent.shape}, got {recurrent.shape}")
-        self.recurrent[...] = recurrent
-        self.n_stored = int(np.asarray(state["n_stored"])[0])
+        """Load ``state()``; ValueError naming the array when one is missing, extra, or of another dtype or
+        shape (see ``snn.state_check``); nothing is loaded then."""
+        check_state_arrays("CA3Memory.restore", self._arrays(), state)
+        self.recurrent[...] = state["recurrent"]
+        self.n_stored = int(state["n_stored"][0])
 
 
 class Hippocampus:
@@ -260,21 +262,19 @@ class Hippocampus:
     def n_stored(self) -> int:
         return self.ca3.n_stored
 
+    def _arrays(self) -> dict[str, np.ndarray]:
+        """The memory's arrays by name (the live arrays, not copies)."""
+        return {"ca3_recurrent": self.ca3.recurrent, "perforant": self.perforant, "ca1_readout": self.readout,
+                "n_stored": np.array([self.ca3.n_stored], dtype=np.int64)}
+
     def state(self) -> dict[str, np.ndarray]:
-        """The memory's contents: CA3 recurrent synapses, perforant path, CA1 readout, number stored."""
-        return {"ca3_recurrent": self.ca3.recurrent.copy(), "perforant": self.perforant.copy(),
-                "ca1_readout": self.readout.copy(), "n_stored": np.array([self.ca3.n_stored], dtype=np.int64)}
+        """The memory's contents (copies): CA3 recurrent synapses, perforant path, CA1 readout, number stored."""
+        return {key: value.copy() for key, value in self._arrays().items()}
 
     def restore(self, state: dict[str, np.ndarray]) -> None:
-        """Load ``state()``; raises ValueError naming the array that is missing or whose type or shape
-        does not fit."""
-        for key, current in self.state().items():
-            if key not in state:
-                raise ValueError(f"hippocampus: no array {key!r}")
-            value = np.asarray(state[key])
-            if value.shape != current.shape or value.dtype != current.dtype:
-                raise ValueError(f"hippocampus: array {key!r} is {value.dtype}{list(value.shape)}, "
-                                 f"this memory needs {current.dtype}{list(current.shape)}")
+        """Load ``state()``; ValueError naming the array when one is missing, extra, or of another dtype or
+        shape (see ``snn.state_check``); nothing is loaded then."""
+        check_state_arrays("Hippocampus.restore", self._arrays(), state)
         self.ca3.restore({"recurrent": state["ca3_recurrent"], "n_stored": state["n_stored"]})
         self.perforant[...] = state["perforant"]
         self.readout[...] = state["ca1_readout"]

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from snn.backend import Backend
 from snn.frames import SpikeFrames
 from snn.hippocampus import Hippocampus
-from snn.numba_backend import NumbaBackend
 from snn.spec import LIFParams, NetworkSpec, PopulationSpec, ProjectionSpec
 
 
@@ -121,14 +121,15 @@ def cue_frames(memory: Hippocampus, x: np.ndarray, n_ticks: int) -> SpikeFrames:
 
 
 class EngineRecall:
-    """The exported memory loaded once on the numba back end; each ``recall`` starts from the rest state."""
+    """The exported memory loaded once on a back end (any, through the seam: ``edge.backends.open_backend``);
+    each ``recall`` starts from the rest state."""
 
-    def __init__(self, memory: Hippocampus, config: RecallNetworkConfig = RecallNetworkConfig(),
+    def __init__(self, memory: Hippocampus, backend: Backend, config: RecallNetworkConfig = RecallNetworkConfig(),
                  n_ticks: int = 50, seed: int = 0) -> None:
         self.memory = memory
         self.spec = recall_network(memory, config)
         self.n_ticks = int(n_ticks)
-        self.backend = NumbaBackend()
+        self.backend = backend
         self.backend.load(self.spec, seed)
         self._rest = self.backend.state()
         self._n_labels = self.spec.population("ca1").size

@@ -67,9 +67,10 @@ def _check_positive(name: str, value: float, allow_inf: bool) -> None:
 
 @njit(cache=True)
 def _threshold_reset(v_mv, refractory_left, lo, hi, v_th_mv, v_reset_mv, refractory_ticks, spiked_ids, n_spiked):
-    """Spike where v > v_th (strict): record the id, reset v, start the refractory period."""
+    """Spike where v >= v_th (every model: reaching the threshold fires): record the id, reset v, start the
+    refractory period."""
     for j in range(lo, hi):
-        if v_mv[j] > v_th_mv:
+        if v_mv[j] >= v_th_mv:
             spiked_ids[n_spiked] = j
             n_spiked += 1
             v_mv[j] = v_reset_mv
@@ -129,7 +130,7 @@ def lif_cond_step(v_mv, g_exc, g_inh, refractory_left, lo, hi, v_rest_mv, v_rese
 
     Exact for constant conductances, unconditionally stable, and the new v is a convex combination of v,
     v_rest, E_e and E_i, so v never leaves [E_inh, E_exc] when it and v_rest, v_reset start inside
-    (conductances must be >= 0). Threshold (strict), reset and refractory hold as in ``lif_exact_integrate``.
+    (conductances must be >= 0). Threshold (v >= v_th), reset and refractory hold as in ``lif_exact_integrate``.
     The per-neuron exp vectorises only where Numba has SVML; otherwise the loop runs scalar.
 
     Parameters
@@ -161,7 +162,7 @@ def alif_step(v_mv, i_syn_mv, theta_mv, refractory_left, lo, hi, v_rest_mv, v_re
 
     .. math::
         \tau_m \dot v = i - (v - v_{rest}), \quad \tau_s \dot i = -i, \quad \tau_a \dot\theta = -\theta,
-        \qquad v > v_{th} + \theta \Rightarrow v \leftarrow v_{reset},\ \theta \leftarrow \theta + \Delta\theta
+        \qquad v \ge v_{th} + \theta \Rightarrow v \leftarrow v_{reset},\ \theta \leftarrow \theta + \Delta\theta
 
     Per tick: v as in ``lif_exact_integrate`` (gain ``k_syn = exact_synapse_gain(dt, tau_mem, tau_syn)``;
     ``tau_syn = inf`` with ``decay_syn = 1`` is a constant current), then i and theta decay, then the test
@@ -182,7 +183,7 @@ def alif_step(v_mv, i_syn_mv, theta_mv, refractory_left, lo, hi, v_rest_mv, v_re
         i_syn_mv[j] = i * decay_syn
         theta_mv[j] = theta_mv[j] * decay_adapt
     for j in range(lo, hi):
-        if v_mv[j] > v_th_mv + theta_mv[j]:
+        if v_mv[j] >= v_th_mv + theta_mv[j]:
             spiked_ids[n_spiked] = j
             n_spiked += 1
             v_mv[j] = v_reset_mv
@@ -199,7 +200,7 @@ def lif_adapt_current_step(v_mv, i_syn_mv, w_mv, refractory_left, lo, hi, v_rest
 
     .. math::
         \tau_m \dot v = i - w - (v - v_{rest}), \quad \tau_s \dot i = -i, \quad \tau_w \dot w = -w,
-        \qquad v > v_{th} \Rightarrow v \leftarrow v_{reset},\ w \leftarrow w + b
+        \qquad v \ge v_{th} \Rightarrow v \leftarrow v_{reset},\ w \leftarrow w + b
 
     w (in mV, i.e. current times membrane resistance) decays exponentially between spikes, so it enters v
     exactly like an inhibitory synapse: v <- v_rest + (v - v_rest) decay_mem + k_syn i - k_w w with
@@ -220,7 +221,7 @@ def lif_adapt_current_step(v_mv, i_syn_mv, w_mv, refractory_left, lo, hi, v_rest
         i_syn_mv[j] = i * decay_syn
         w_mv[j] = w * decay_w
     for j in range(lo, hi):
-        if v_mv[j] > v_th_mv:
+        if v_mv[j] >= v_th_mv:
             spiked_ids[n_spiked] = j
             n_spiked += 1
             v_mv[j] = v_reset_mv

@@ -1,7 +1,13 @@
-"""NumbaBackend: the reference back end; compiles a NetworkSpec into flat arrays and runs snn.engine_kernel.
+"""NumbaBackend: the reference back end. Allocates state for a CompiledNetwork (snn.compile) and runs
+snn.engine_kernel.run_ticks, one Numba call per block.
 
-State families: learned (weight_mv, reward_baseline), transient (potentials, inputs, traces, eligibility,
-Poisson schedule, RNG, tick counter). Float64 by default; float32 when the spec asks for it.
+State (see ``state()``): portable arrays named by spec objects, which any back end can read —
+``projection/<name>/weight_mv`` and ``projection/<name>/eligibility`` (reward STDP) in the spec's synapse
+order; ``population/<name>/v_mv``, ``g_exc_mv``, ``g_inh_mv``, ``refractory_ticks``, ``adaptation`` (alif:
+threshold offset, lif_adapt: adaptation current, izhikevich: recovery variable, all mV), ``pre_trace``,
+``post_trace`` (and ``*_slow`` with triplet STDP), ``stp_u``, ``stp_x``; ``network/reward_baseline``,
+``network/tick`` — and this back end's private extras under ``numba/`` (Poisson schedule, delay rings, STP
+spike times, RNG), which other back ends ignore. Float state is float32 (the default) or float64.
 """
 from __future__ import annotations
 
@@ -9,67 +15,38 @@ import math
 
 import numpy as np
 
-from snn.codes import (
-    MODELS, N_POP_PARAMS, N_RULE_PARAMS, P_D_W, P_K_ADAPT, P_D_THETA, P_DECAY_ADAPT, P_DT_MS, P_E_EXC, P_E_INH, P_IZ_A, P_IZ_B,
-    P_IZ_C, P_IZ_D, P_IZ_SUBSTEPS, P_TAU_MEM, P_DECAY_EXC, P_DECAY_INH, P_DECAY_MEM, P_K_EXC, P_K_INH, P_NOISE,
-    P_REFRACTORY, P_V_RESET, P_V_REST, P_V_TH, PORTS, R_A_MINUS, R_A_PLUS, R_ELIG_DECAY, R_LEARNING_RATE, R_W_MAX,
-    R_W_MIN, RULE_NONE, RULE_PAIR_STDP, RULE_REWARD_STDP, RULE_TRIPLET_STDP, R_A3_MINUS, R_A3_PLUS,
-)
-from snn.engine_kernel import run_ticks
+from snn.compile import NEVER_TICK, CompiledNetwork, compile_network
+from snn.engine_kernel import Block, Delays, Neurons, Populations, Projections, ShortTerm, Synapses, Traces, run_ticks
 from snn.frames import SpikeFrames
 from snn.homeostasis import normalise_incoming
-from snn.neuron_models import exact_synapse_gain
 from snn.rng import make_rng_state
-from snn.spec import LIFParams, NetworkSpec, PairSTDP, PopulationSpec, RewardSTDP, TripletSTDP
+from snn.spec import NetworkSpec, RewardSTDP, ThirdFactorHebb, TripletSTDP
 
 MIN_OUT_CAPACITY = 1 << 16
+DTYPES = ("float32", "float64")
+PRIVATE = "numba/"
+ADAPTING_KINDS = ("alif", "lif_adapt", "izhikevich")
 
 
-def population_row(pop: PopulationSpec, dt_ms: float) -> np.ndarray:
-    """A population's parameter row (columns in snn.codes): LIF columns plus its model's own."""
-    row = lif_row(pop.lif, dt_ms)
-    m = pop.model
-    row[P_DECAY_ADAPT], row[P_D_THETA] = math.exp(-dt_ms / m.tau_adapt_ms), m.d_theta_mv
-    row[P_E_EXC], row[P_E_INH], row[P_DT_MS], row[P_TAU_MEM] = m.e_exc_mv, m.e_inh_mv, dt_ms, pop.lif.tau_mem_ms
-    row[P_IZ_A], row[P_IZ_B], row[P_IZ_C], row[P_IZ_D], row[P_IZ_SUBSTEPS] = m.a, m.b, m.c, m.d, m.substeps
-    row[P_K_ADAPT] = exact_synapse_gain(dt_ms, pop.lif.tau_mem_ms, m.tau_adapt_ms)
-    row[P_D_W] = m.d_w_mv
-    return row
-
-
-def lif_row(p: LIFParams, dt_ms: float) -> np.ndarray:
-    """The LIF columns of a population's parameter row (columns in snn.codes)."""
-    row = np.zeros(N_POP_PARAMS)
-    row[P_V_REST], row[P_V_RESET], row[P_V_TH] = p.v_rest_mv, p.v_reset_mv, p.v_th_mv
-    row[P_DECAY_MEM] = math.exp(-dt_ms / p.tau_mem_ms)
-    row[P_K_EXC] = exact_synapse_gain(dt_ms, p.tau_mem_ms, p.tau_exc_ms)
-    row[P_K_INH] = exact_synapse_gain(dt_ms, p.tau_mem_ms, p.tau_inh_ms)
-    row[P_DECAY_EXC] = math.exp(-dt_ms / p.tau_exc_ms)
-    row[P_DECAY_INH] = math.exp(-dt_ms / p.tau_inh_ms)
-    row[P_REFRACTORY] = round(p.refractory_ms / dt_ms)
-    row[P_NOISE] = p.noise_mv
-    return row
-
-
-def rule_row(rule, dt_ms: float) -> tuple[int, np.ndarray]:
-    """A projection's rule code and parameter row (columns in snn.codes)."""
-    row = np.zeros(N_RULE_PARAMS)
-    if rule is None:
-        return RULE_NONE, row
-    row[R_W_MIN], row[R_W_MAX] = rule.w_min_mv, rule.w_max_mv
-    if isinstance(rule, PairSTDP):
-        row[R_A_PLUS], row[R_A_MINUS] = rule.a_pre_mv, rule.a_post_mv
-        return RULE_PAIR_STDP, row
-    if isinstance(rule, TripletSTDP):
-        row[R_A_PLUS], row[R_A_MINUS] = rule.a2_plus, rule.a2_minus
-        row[R_A3_PLUS], row[R_A3_MINUS] = rule.a3_plus, rule.a3_minus
-        return RULE_TRIPLET_STDP, row
-    if isinstance(rule, RewardSTDP):
-        row[R_A_PLUS], row[R_A_MINUS] = rule.a_plus, rule.a_minus
-        row[R_LEARNING_RATE] = rule.learning_rate
-        row[R_ELIG_DECAY] = math.exp(-dt_ms / rule.tau_eligibility_ms)
-        return RULE_REWARD_STDP, row
-    raise ValueError(f"numba backend: unsupported plasticity rule {type(rule).__name__}")
+def check_supported(spec: NetworkSpec) -> None:
+    """What this back end cannot run, as ValueError: its traces are per neuron, so plastic projections share
+    trace time constants (and triplet projections their slow ones, reward projections their baseline)."""
+    rules, baselines, slow = set(), set(), set()
+    for proj in spec.projections:
+        rule = proj.plasticity
+        if rule is None or isinstance(rule, ThirdFactorHebb):
+            continue
+        rules.add((rule.tau_pre_ms, rule.tau_post_ms, getattr(rule, "nearest", False)))
+        if isinstance(rule, TripletSTDP):
+            slow.add((rule.tau_x_ms, rule.tau_y_ms))
+        if isinstance(rule, RewardSTDP):
+            baselines.add(rule.tau_baseline_ms)
+    if len(rules) > 1:
+        raise ValueError("numba backend: plastic projections must share tau_pre_ms, tau_post_ms and nearest")
+    if len(slow) > 1:
+        raise ValueError("numba backend: triplet-STDP projections must share tau_x_ms and tau_y_ms")
+    if len(baselines) > 1:
+        raise ValueError("numba backend: reward-STDP projections must share tau_baseline_ms")
 
 
 class NumbaBackend:
@@ -77,231 +54,256 @@ class NumbaBackend:
 
     name = "numba"
 
-    def __init__(self) -> None:
-        self.spec: NetworkSpec | None = None
+    def __init__(self, dtype: str = "float32") -> None:
+        if dtype not in DTYPES:
+            raise ValueError(f"numba backend: dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+        self.dtype = np.dtype(dtype)
+        self.url = f"numba?dtype={dtype}"
+        self.net: CompiledNetwork | None = None
+
+    @property
+    def spec(self) -> NetworkSpec | None:
+        return None if self.net is None else self.net.spec
 
     def load(self, spec: NetworkSpec, seed: int) -> None:
-        spec.validate()
-        self.spec = spec
-        dtype = np.dtype(spec.dtype)
-        dt_ms = spec.dt_us / 1000.0
-        offsets = spec.offsets()
-        n = spec.n_neurons
-        self.n_input = spec.input.size if spec.input is not None else 0
-        self.readout_lo = offsets[spec.readout]
-        self.readout_hi = self.readout_lo + spec.population(spec.readout).size
-        rng = np.random.default_rng(seed)
-
-        n_pops = len(spec.populations)
-        self.pop_model = np.array([MODELS[p.kind] for p in spec.populations], dtype=np.int32)
-        self.pop_lo = np.array([offsets[p.name] for p in spec.populations], dtype=np.int64)
-        self.pop_hi = self.pop_lo + np.array([p.size for p in spec.populations], dtype=np.int64)
-        self.pop_params = np.stack([population_row(p, dt_ms) for p in spec.populations]).astype(dtype)
-        v = np.zeros(n, dtype=dtype)
-        adapt = np.zeros(n, dtype=dtype)
-        self.log_keep = np.zeros(n)
-        next_tick = np.full(n, np.int64(1) << 60, dtype=np.int64)
-        for p, pop in enumerate(spec.populations):
-            sl = slice(self.pop_lo[p], self.pop_hi[p])
-            v[sl] = pop.lif.v_rest_mv if pop.v_init_mv is None else pop.v_init_mv
-            if pop.kind == "izhikevich":
-                adapt[sl] = pop.model.b * v[sl]
-            if pop.kind == "poisson":
-                prob = np.clip(np.asarray(pop.rate_hz, dtype=np.float64) * dt_ms / 1000.0, 0.0, 1.0)
-                with np.errstate(divide="ignore"):
-                    self.log_keep[sl] = np.where(prob > 0, np.log1p(-prob), 0.0)
-                    first = np.floor(np.log(1.0 - rng.random(pop.size)) / self.log_keep[sl])
-                next_tick[sl] = np.where(prob > 0, np.minimum(first, 2.0 ** 60), 2.0 ** 60).astype(np.int64)
-
-        pre_decay, post_decay = np.ones(n, dtype=dtype), np.ones(n, dtype=dtype)
-        pre_decay2, post_decay2 = np.ones(n, dtype=dtype), np.ones(n, dtype=dtype)
-        self.baseline_tau_ms = None
-        proj = spec.projections
-        self.proj_pre_lo = np.array([offsets[c.pre] for c in proj], dtype=np.int64)
-        self.proj_pre_hi = np.array([offsets[c.pre] + spec.population(c.pre).size for c in proj], dtype=np.int64)
-        self.proj_post_lo = np.array([offsets[c.post] for c in proj], dtype=np.int64)
-        self.proj_post_hi = np.array([offsets[c.post] + spec.population(c.post).size for c in proj], dtype=np.int64)
-        self.proj_port = np.array([PORTS[c.port] for c in proj], dtype=np.int32)
-        rules = [rule_row(c.plasticity, dt_ms) for c in proj]
-        self.proj_rule = np.array([r[0] for r in rules], dtype=np.int32)
-        self.proj_rule_params = np.stack([r[1] for r in rules]) if rules else np.zeros((0, N_RULE_PARAMS))
-        row_ptr, in_ptr, in_syn, syn_pre, syn_post, weights, order, dense = [], [], [], [], [], [], [], []
-        self.proj_row_off = np.zeros(len(proj), dtype=np.int64)
-        self.proj_in_off = np.zeros(len(proj), dtype=np.int64)
-        n_syn = n_rows = n_cols = 0
-        for c, projection in enumerate(proj):
-            n_pre = spec.population(projection.pre).size
-            n_post = spec.population(projection.post).size
-            by_pre = np.argsort(projection.pre_idx, kind="stable")
-            pre_local = np.asarray(projection.pre_idx)[by_pre]
-            post_local = np.asarray(projection.post_idx)[by_pre]
-            self.proj_row_off[c] = n_rows
-            ptr = np.zeros(n_pre + 1, dtype=np.int64)
-            np.cumsum(np.bincount(pre_local, minlength=n_pre), out=ptr[1:])
-            row_ptr.append(ptr + n_syn)
-            n_rows += n_pre + 1
-            self.proj_in_off[c] = n_cols
-            cptr = np.zeros(n_post + 1, dtype=np.int64)
-            np.cumsum(np.bincount(post_local, minlength=n_post), out=cptr[1:])
-            in_ptr.append(cptr + n_syn)
-            in_syn.append(np.argsort(post_local, kind="stable").astype(np.int64) + n_syn)
-            n_cols += n_post + 1
-            syn_pre.append(pre_local.astype(np.int64) + offsets[projection.pre])
-            syn_post.append(post_local.astype(np.int64) + offsets[projection.post])
-            weights.append(np.asarray(projection.weight_mv)[by_pre])
-            order.append(by_pre + n_syn)
-            dense.append(len(pre_local) == n_pre * n_post and np.all(np.diff(ptr) == n_post)
-                         and np.array_equal(post_local, np.tile(np.arange(n_post), n_pre)))
-            n_syn += len(pre_local)
-            rule = projection.plasticity
-            if rule is not None:
-                pre_decay[self.proj_pre_lo[c]:self.proj_pre_hi[c]] = math.exp(-dt_ms / rule.tau_pre_ms)
-                post_decay[self.proj_post_lo[c]:self.proj_post_hi[c]] = math.exp(-dt_ms / rule.tau_post_ms)
-                if isinstance(rule, RewardSTDP):
-                    self.baseline_tau_ms = rule.tau_baseline_ms
-                if isinstance(rule, TripletSTDP):
-                    pre_decay2[self.proj_pre_lo[c]:self.proj_pre_hi[c]] = math.exp(-dt_ms / rule.tau_x_ms)
-                    post_decay2[self.proj_post_lo[c]:self.proj_post_hi[c]] = math.exp(-dt_ms / rule.tau_y_ms)
-        cat = lambda parts, kind: np.concatenate(parts).astype(kind) if parts else np.zeros(0, kind)  # noqa: E731
-        self.row_ptr, self.in_ptr, self.in_syn = cat(row_ptr, np.int64), cat(in_ptr, np.int64), cat(in_syn, np.int64)
-        self.syn_pre, self.syn_post = cat(syn_pre, np.int32), cat(syn_post, np.int32)
-        self._spec_order = cat(order, np.int64)
-        self.proj_dense = np.array(dense, dtype=np.bool_)
-        self.pre_decay, self.post_decay = pre_decay, post_decay
-        self.pre_decay2, self.post_decay2 = pre_decay2, post_decay2
-        self.proj_delay = np.array([c.delay_ticks for c in proj], dtype=np.int64)
-        n_slots = int(self.proj_delay.max(initial=0)) + 1
-        self.stp_params = np.zeros((3, n))  # u_base, exp(-dt/tau_facil), exp(-dt/tau_rec); no STP: 1, 0, 0
-        self.stp_params[0] = 1.0
-        for p, pop in enumerate(spec.populations):
-            if pop.stp is not None:
-                sl = slice(self.pop_lo[p], self.pop_hi[p])
-                decay = lambda tau: math.exp(-dt_ms / tau) if tau > 0 else 0.0  # noqa: E731
-                self.stp_params[:, sl] = np.array([[pop.stp.u_base], [decay(pop.stp.tau_facil_ms)],
-                                                   [decay(pop.stp.tau_rec_ms)]])
-        self.has_stp = any(pop.stp is not None for pop in spec.populations)
-        self.has_triplet = bool(np.any(self.proj_rule == RULE_TRIPLET_STDP))
-        self.nearest = any(getattr(c.plasticity, "nearest", False) for c in proj)
-        self._scaling = [(self.in_ptr[self.proj_in_off[c]:self.proj_in_off[c] + spec.population(pr.post).size + 1],
-                          np.full(spec.population(pr.post).size, pr.normalise_sum_mv))
-                         for c, pr in enumerate(proj) if pr.normalise_sum_mv is not None]
-        self._efficacy = np.ones(n)
-        plastic = [c for c, projection in enumerate(proj) if projection.plasticity is not None]
-        ranges = sorted({(int(lo), int(hi)) for c in plastic for lo, hi in (
-            (self.proj_pre_lo[c], self.proj_pre_hi[c]), (self.proj_post_lo[c], self.proj_post_hi[c]))})
-        self.trace_ranges = np.array(ranges, dtype=np.int64).reshape(-1, 2)
+        check_supported(spec)
+        net = compile_network(spec)
+        f = self.dtype
+        n = net.n_neurons
+        self.net = net
         self.learning = spec.learning
-        self.arrays: dict[str, np.ndarray] = {
-            "weight_mv": cat(weights, dtype),
-            "reward_baseline": np.zeros(1),
-            "v_mv": v,
-            "g_exc_mv": np.zeros(n, dtype=dtype),
-            "g_inh_mv": np.zeros(n, dtype=dtype),
-            "refractory_left": np.zeros(n, dtype=np.int32),
-            "adaptation": adapt,
-            "pre_trace": np.zeros(n, dtype=dtype),
-            "post_trace": np.zeros(n, dtype=dtype),
-            "pre_trace_slow": np.zeros(n, dtype=dtype),
-            "post_trace_slow": np.zeros(n, dtype=dtype),
-            "eligibility": np.zeros(n_syn, dtype=dtype),
-            "next_tick": next_tick,
-            "ring_exc_mv": np.zeros((n_slots, n), dtype=dtype),
-            "ring_inh_mv": np.zeros((n_slots, n), dtype=dtype),
-            "stp_u": self.stp_params[0].astype(dtype),
-            "stp_x": np.ones(n, dtype=dtype),
-            "stp_last_tick": np.zeros(n, dtype=np.int64),
-            "rng_state": make_rng_state(seed),
-            "tick": np.zeros(1, dtype=np.int64),
-        }
+        self.pops = Populations(net.pop_model, net.pop_lo, net.pop_hi, net.pop_params.astype(f), net.pop_is_neuron)
+        self.neurons = Neurons(net.v_init_mv.astype(f), np.zeros(n, f), np.zeros(n, f), np.zeros(n, np.int32),
+                               net.adaptation_init.astype(f), np.zeros(-(-n // 8) * 8, np.uint8),
+                               net.first_poisson_ticks(np.random.default_rng(seed)), net.log_keep)
+        self.traces = Traces(np.zeros(n, f), np.zeros(n, f), net.pre_decay.astype(f), net.post_decay.astype(f),
+                             np.zeros(n, f), np.zeros(n, f), net.pre_decay_slow.astype(f),
+                             net.post_decay_slow.astype(f), net.trace_ranges, net.has_triplet, net.nearest)
+        self.stp = ShortTerm(net.has_stp, net.stp_params[0].astype(f), np.ones(n, f), np.zeros(n, np.int64),
+                             net.stp_params[0], net.stp_params[1], net.stp_params[2], np.ones(n))
+        self.projs = Projections(net.proj_pre_lo, net.proj_pre_hi, net.proj_post_lo, net.proj_post_hi, net.proj_dense,
+                                 net.proj_port, net.proj_rule, net.proj_rule_params, net.proj_row_off,
+                                 net.proj_in_off, net.proj_delay)
+        self.syn = Synapses(net.row_ptr, net.in_ptr, net.in_syn, net.syn_pre, net.syn_post, net.weight_mv.astype(f),
+                            np.zeros(net.n_synapses, f))
+        self.delays = Delays(np.zeros((net.n_delay_slots, n), f), np.zeros((net.n_delay_slots, n), f))
+        self.rng_state = make_rng_state(seed)
+        self.tick = np.zeros(1, dtype=np.int64)
+        self.reward_baseline = np.zeros(1)
         self._spiked = np.zeros(n, dtype=np.int32)
-        self._fired = np.zeros(-(-n // 8) * 8, dtype=np.uint8)
-        self._pop_spike_end = np.zeros(n_pops, dtype=np.int64)
+        self._pop_spike_end = np.zeros(len(spec.populations), dtype=np.int64)
         self._out_ids = np.empty(MIN_OUT_CAPACITY, dtype=np.int32)
+        self._modulator = np.zeros(n)
+        self._has_reward_stdp = net.baseline_tau_ms is not None
+        self._scaling = [(c, net.in_ptr[net.proj_in_off[c]:net.proj_in_off[c] + net.proj_post_hi[c] - net.proj_post_lo[c] + 1],
+                          np.full(net.proj_post_hi[c] - net.proj_post_lo[c], net.normalise_sum_mv[c]))
+                         for c in range(len(spec.projections)) if not np.isnan(net.normalise_sum_mv[c])]
+        self._counts = {"ticks": 0, "blocks": 0, "input_spikes": 0, "readout_spikes": 0}
+        self._layout = self._state_layout()
 
     @property
     def n_readout(self) -> int:
-        return self.readout_hi - self.readout_lo
+        return self.net.readout_hi - self.net.readout_lo
 
     def _check_inputs(self, inputs: SpikeFrames) -> None:
-        """Refuse ids outside the input population and more spikes in a tick than input neurons."""
-        inputs.validate(self.n_input, name="numba backend: input spikes")
-        if inputs.n_ticks and int(np.diff(inputs.tick_ptr).max()) > self.n_input:
-            raise ValueError(f"numba backend: input spikes: more spikes in one tick than the {self.n_input} input neurons")
+        """Refuse ids outside the input population. An id may repeat within a tick (each spike counts: its
+        weights are added once per occurrence); the spike buffer grows to the busiest tick."""
+        inputs.validate(self.net.n_input, name="numba backend: input spikes")
+        busiest = int(np.diff(inputs.tick_ptr).max()) if inputs.n_ticks else 0
+        if self.net.n_neurons + busiest > len(self._spiked):
+            self._spiked = np.zeros(self.net.n_neurons + busiest, dtype=np.int32)
 
-    def step(self, inputs: SpikeFrames, reward: float) -> SpikeFrames:
-        """Advance len(inputs) ticks. ``reward`` (dimensionless) sets dopamine = reward - running baseline."""
-        if self.spec is None:
+    def _set_modulator(self, reward) -> float:
+        """The per-neuron third factor from ``reward`` (ThirdFactorHebb): one value per readout neuron, or one
+        float for every neuron; returns the scalar reward for reward STDP. ValueError on a non-finite reward,
+        a wrongly sized array, or an array with reward-STDP projections (they take one global dopamine)."""
+        net = self.net
+        if np.ndim(reward) == 0:
+            value = float(reward)
+            if not math.isfinite(value):
+                raise ValueError(f"numba backend: reward must be finite, got {value}")
+            self._modulator.fill(value)
+            return value
+        values = np.asarray(reward, dtype=np.float64)
+        if values.shape != (self.n_readout,) or not np.all(np.isfinite(values)):
+            raise ValueError(f"numba backend: a per-neuron reward needs {self.n_readout} finite values (one per "
+                             f"readout neuron), got shape {list(values.shape)}")
+        if self._has_reward_stdp:
+            raise ValueError("numba backend: a per-neuron reward is for third-factor projections; this network's "
+                             "reward-STDP projections take one float")
+        self._modulator.fill(0.0)
+        self._modulator[net.readout_lo:net.readout_hi] = values
+        return 0.0
+
+    def step(self, inputs: SpikeFrames, reward) -> SpikeFrames:
+        """Advance len(inputs) ticks. ``reward`` (dimensionless): a float sets reward STDP's dopamine = reward -
+        running baseline and every neuron's third factor; an array gives each readout neuron its own third
+        factor (ThirdFactorHebb)."""
+        if self.net is None:
             raise RuntimeError("numba backend: load() a network before step()")
         self._check_inputs(inputs)
-        a = self.arrays
+        net = self.net
+        reward = self._set_modulator(reward)
+        modulated = bool(self._modulator.any())
         n_ticks = inputs.n_ticks
         dopamine = 0.0
-        if self.baseline_tau_ms is not None:
-            baseline = a["reward_baseline"]
+        if net.baseline_tau_ms is not None:
+            baseline = self.reward_baseline
             dopamine = float(reward) - baseline[0]
             if self.learning:
-                baseline[0] += (1.0 - math.exp(-n_ticks * self.spec.dt_us / 1000.0 / self.baseline_tau_ms)) * dopamine
+                baseline[0] += (1.0 - math.exp(-n_ticks * net.dt_ms / net.baseline_tau_ms)) * dopamine
         out_ptr = np.zeros(n_ticks + 1, dtype=np.int64)
         done = n_out = 0
         while done < n_ticks:
             if len(self._out_ids) - n_out < self.n_readout:
                 self._out_ids = np.concatenate((self._out_ids, np.empty(len(self._out_ids), dtype=np.int32)))
             ptr = inputs.tick_ptr[done:]
-            ticks, count = run_ticks(
-                a["tick"][0], n_ticks - done, ptr - ptr[0], inputs.neuron_ids[ptr[0]:],
-                self.pop_model, self.pop_lo, self.pop_hi, self.pop_params,
-                a["v_mv"], a["g_exc_mv"], a["g_inh_mv"], a["refractory_left"], a["adaptation"], self._fired, a["next_tick"], self.log_keep,
-                a["rng_state"], a["pre_trace"], a["post_trace"], self.pre_decay, self.post_decay, self.trace_ranges,
-                a["pre_trace_slow"], a["post_trace_slow"], self.pre_decay2, self.post_decay2, self.has_triplet,
-                self.nearest,
-                self.has_stp, a["stp_u"], a["stp_x"], a["stp_last_tick"], self.stp_params[0], self.stp_params[1],
-                self.stp_params[2], self._efficacy, self.proj_delay, a["ring_exc_mv"], a["ring_inh_mv"],
-                self.proj_pre_lo, self.proj_pre_hi, self.proj_post_lo, self.proj_post_hi, self.proj_dense, self.proj_port,
-                self.proj_rule, self.proj_rule_params, self.proj_row_off, self.proj_in_off, self.row_ptr,
-                self.in_ptr, self.in_syn, self.syn_pre, self.syn_post, a["weight_mv"], a["eligibility"],
-                dopamine, self.learning, self.readout_lo, self.readout_hi, self._spiked, self._pop_spike_end,
-                out_ptr[done:], self._out_ids[n_out:],
-            )
+            io = Block(ptr - ptr[0], inputs.neuron_ids[ptr[0]:], self._modulator, modulated, net.readout_lo,
+                       net.readout_hi, self._spiked, self._pop_spike_end, out_ptr[done:], self._out_ids[n_out:])
+            ticks, count = run_ticks(self.tick[0], n_ticks - done, dopamine, self.learning, io, self.pops,
+                                     self.neurons, self.rng_state, self.traces, self.stp, self.projs, self.syn,
+                                     self.delays)
             out_ptr[done:done + ticks + 1] += n_out
-            a["tick"][0] += ticks
+            self.tick[0] += ticks
             done += ticks
             n_out += count
         if self.learning:
-            for in_ptr, target_sum_mv in self._scaling:
-                normalise_incoming(in_ptr, self.in_syn, a["weight_mv"], target_sum_mv)
+            for _, in_ptr, target_sum_mv in self._scaling:
+                normalise_incoming(in_ptr, net.in_syn, self.syn.weight_mv, target_sum_mv)
+        counts = self._counts
+        counts["ticks"] += n_ticks
+        counts["blocks"] += 1
+        counts["input_spikes"] += inputs.n_spikes
+        counts["readout_spikes"] += n_out
         return SpikeFrames(out_ptr, self._out_ids[:n_out].copy())
 
     def set_learning(self, enabled: bool) -> None:
         """Switch on-line weight updates on or off (traces keep running either way)."""
         self.learning = bool(enabled)
 
-    def weights(self, projection: str) -> np.ndarray:
-        """Current weights (mV) of one projection, in the order of its spec's synapse arrays."""
-        start = 0
-        for proj in self.spec.projections:
-            if proj.name == projection:
-                unsorted = np.empty_like(self.arrays["weight_mv"])
-                unsorted[self._spec_order] = self.arrays["weight_mv"]
-                return unsorted[start : start + len(proj.pre_idx)].copy()
-            start += len(proj.pre_idx)
-        raise ValueError(f"numba backend: no projection named {projection!r}")
+    def report(self) -> dict:
+        """Counts of this run (since load): ticks, blocks, input and readout spikes; the network's size."""
+        net = self.net
+        return {"backend": self.url, "neurons": 0 if net is None else net.n_neurons,
+                "synapses": 0 if net is None else net.n_synapses, **self._counts}
+
+    def _state_layout(self) -> dict[str, tuple]:
+        """Every state array's name -> (source array, index into it, restorable kind): how state() reads it
+        and restore() writes it. Index is a slice of a per-neuron array, or ("syn", projection) for synapses."""
+        net, spec = self.net, self.net.spec
+        layout: dict[str, tuple] = {"network/tick": (self.tick, slice(None), "i"),
+                                    "network/reward_baseline": (self.reward_baseline, slice(None), "f")}
+        traced = np.zeros(net.n_neurons, dtype=bool)
+        for lo, hi in net.trace_ranges:
+            traced[lo:hi] = True
+        for p, pop in enumerate(spec.populations):
+            sl = slice(int(net.pop_lo[p]), int(net.pop_hi[p]))
+            key = f"population/{pop.name}/"
+            if net.pop_is_neuron[p]:
+                layout[key + "v_mv"] = (self.neurons.v_mv, sl, "f")
+                layout[key + "g_exc_mv"] = (self.neurons.g_exc_mv, sl, "f")
+                layout[key + "g_inh_mv"] = (self.neurons.g_inh_mv, sl, "f")
+                layout[key + "refractory_ticks"] = (self.neurons.refractory_left, sl, "i")
+                if pop.kind in ADAPTING_KINDS:
+                    layout[key + "adaptation"] = (self.neurons.adaptation, sl, "f")
+            if traced[sl].any():
+                layout[key + "pre_trace"] = (self.traces.pre, sl, "f")
+                layout[key + "post_trace"] = (self.traces.post, sl, "f")
+                if net.has_triplet:
+                    layout[key + "pre_trace_slow"] = (self.traces.pre_slow, sl, "f")
+                    layout[key + "post_trace_slow"] = (self.traces.post_slow, sl, "f")
+            if pop.stp is not None:
+                layout[key + "stp_u"] = (self.stp.u, sl, "f")
+                layout[key + "stp_x"] = (self.stp.x, sl, "f")
+        for c, proj in enumerate(spec.projections):
+            layout[f"projection/{proj.name}/weight_mv"] = (self.syn.weight_mv, ("syn", c), "f")
+            if isinstance(proj.plasticity, (RewardSTDP, ThirdFactorHebb)):
+                layout[f"projection/{proj.name}/eligibility"] = (self.syn.eligibility, ("syn", c), "f")
+        layout[PRIVATE + "next_tick"] = (self.neurons.next_tick, slice(None), "i")
+        layout[PRIVATE + "ring_exc_mv"] = (self.delays.ring_exc_mv, slice(None), "f")
+        layout[PRIVATE + "ring_inh_mv"] = (self.delays.ring_inh_mv, slice(None), "f")
+        layout[PRIVATE + "stp_last_tick"] = (self.stp.last_tick, slice(None), "i")
+        layout[PRIVATE + "rng_state"] = (self.rng_state, slice(None), "u")
+        return layout
+
+    def _get(self, source: np.ndarray, index) -> np.ndarray:
+        if isinstance(index, tuple):
+            return self.net.to_spec_order(source, index[1])
+        return source[index].copy()
+
+    def read(self, name: str) -> np.ndarray:
+        """A copy of one state array by its name in ``state()`` (e.g. ``projection/input_motor/weight_mv``,
+        ``population/motor/v_mv``) — for plots and monitoring; ValueError lists the names when unknown."""
+        if self.net is None:
+            raise RuntimeError("numba backend: load() a network before read()")
+        if name not in self._layout:
+            raise ValueError(f"numba backend: no state array {name!r} (known: {', '.join(self._layout)})")
+        return self._get(*self._layout[name][:2])
+
+    def write(self, name: str, value: np.ndarray) -> None:
+        """Set one state array by its name in ``state()``, checked as ``restore`` checks it (ValueError naming it)."""
+        if self.net is None:
+            raise RuntimeError("numba backend: load() a network before write()")
+        if name not in self._layout:
+            raise ValueError(f"numba backend: no state array {name!r} (known: {', '.join(self._layout)})")
+        source, index, kind = self._layout[name]
+        self._put(index, source, self._checked(name, value, source, index, kind))
+
+    def _put(self, index, source: np.ndarray, value: np.ndarray) -> None:
+        if isinstance(index, tuple):
+            c = index[1]
+            source[self.net.proj_syn_lo[c]:self.net.proj_syn_hi[c]] = self.net.from_spec_order(value, c)
+        else:
+            source[index] = value
 
     def state(self) -> dict[str, np.ndarray]:
-        return {k: v.copy() for k, v in self.arrays.items()}
+        """Every state array by name: portable ones by spec object, private ones under ``numba/``."""
+        return {name: self._get(source, index) for name, (source, index, _) in self._layout.items()}
 
     def restore(self, state: dict[str, np.ndarray]) -> None:
-        for key, current in self.arrays.items():
-            if key not in state:
-                raise ValueError(f"numba backend: state has no array {key!r}")
-            value = np.asarray(state[key])
-            if value.shape != current.shape or value.dtype != current.dtype:
-                raise ValueError(
-                    f"numba backend: array {key!r} is {value.dtype}{list(value.shape)}, "
-                    f"this network needs {current.dtype}{list(current.shape)}"
-                )
-        for key in self.arrays:
-            self.arrays[key][...] = state[key]
+        """Load ``state``: every portable array this network has must be there (float arrays of either float
+        type are converted; non-finite values are refused); private ``numba/`` arrays are optional (absent when
+        the state comes from another back end: the fresh values stay); other back ends' extras are ignored.
+        ValueError names the first array that is missing, unexpected, mis-shaped, mis-typed or not finite;
+        nothing is changed then."""
+        checked = {}
+        for name, (source, index, kind) in self._layout.items():
+            if name not in state:
+                if name.startswith(PRIVATE):
+                    continue
+                raise ValueError(f"numba backend: state has no array {name!r}")
+            checked[name] = self._checked(name, state[name], source, index, kind)
+        ours = ("network/", "population/", "projection/", PRIVATE)
+        extra = sorted(k for k in state if k.startswith(ours) and k not in self._layout)
+        if extra:
+            raise ValueError(f"numba backend: state has an array this network does not: {extra[0]!r}")
+        for name, value in checked.items():
+            source, index, _ = self._layout[name]
+            self._put(index, source, value)
+        tick = self.tick[0]
+        if PRIVATE + "next_tick" not in checked:  # another back end's state: the Poisson schedule continues from now
+            pending = self.neurons.next_tick < NEVER_TICK
+            self.neurons.next_tick[pending] += tick
+        if PRIVATE + "stp_last_tick" not in checked:
+            self.stp.last_tick[:] = tick
+
+    def _checked(self, name: str, value, source: np.ndarray, index, kind: str) -> np.ndarray:
+        if isinstance(index, tuple):
+            c = index[1]
+            shape = (int(self.net.proj_syn_hi[c] - self.net.proj_syn_lo[c]),)
+        else:
+            shape = source[index].shape
+        if not isinstance(value, np.ndarray):
+            raise ValueError(f"numba backend: array {name!r} is {type(value).__name__}, not an ndarray")
+        wanted = {"f": "a float array", "i": "an integer array", "u": "a uint64 array"}[kind]
+        ok = (value.dtype.kind == "f" if kind == "f" else value.dtype.kind in "iu" if kind == "i"
+              else value.dtype == np.uint64)
+        if value.shape != shape or not ok:
+            raise ValueError(f"numba backend: array {name!r} is {value.dtype}{list(value.shape)}, "
+                             f"this network needs {wanted} of shape {list(shape)}")
+        if kind == "f" and not np.all(np.isfinite(value)):
+            raise ValueError(f"numba backend: array {name!r} holds non-finite values")
+        return value
 
     def close(self) -> None:
-        self.spec = None
-
+        self.net = None

@@ -4,6 +4,9 @@ Populations (size, LIF parameters), projections (explicit synapse lists, plastic
 """
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -76,7 +79,7 @@ def check_dale(proj: "ProjectionSpec", pre: "PopulationSpec", owner: str) -> Non
                          "change sign (Dale's law)")
 
 
-KINDS = ("input", "poisson", "lif", "alif", "lif_cond", "izhikevich", "lif_adapt")
+KINDS = ("input", "poisson", "lif", "alif", "lif_cond", "izhikevich", "lif_adapt", "integrate_fire")
 SPIKING_KINDS = KINDS[2:]
 
 
@@ -112,7 +115,10 @@ class ModelParams:
 @dataclass(frozen=True)
 class PopulationSpec:
     """A group of neurons. ``kind``: ``"input"`` (spikes given to step()), ``"poisson"`` (independent
-    Bernoulli-per-tick spikes at ``rate_hz`` per neuron), ``"lif"``, ``"alif"``, ``"lif_cond"`` or ``"izhikevich"``.
+    Bernoulli-per-tick spikes at ``rate_hz`` per neuron), ``"lif"``, ``"alif"``, ``"lif_cond"``, ``"izhikevich"``,
+    ``"lif_adapt"`` or ``"integrate_fire"`` (non-leaky: each tick v += exc + inh input (mV) as it arrives, then
+    at most one spike where v >= v_th_mv, with a subtractive reset v -= v_th_mv - v_rest_mv and no refractory
+    period; it starts at v_rest_mv).
     ``dale`` (``"exc"`` / ``"inh"``) declares Dale's law: every outgoing weight has that sign, and plastic
     bounds keep it under learning (checked by NetworkSpec.validate). ``v_init_mv`` optionally sets the
     initial membrane potential of each neuron (default: v_rest)."""
@@ -232,6 +238,30 @@ class TripletSTDP:
 
 
 @dataclass(frozen=True)
+class ThirdFactorHebb:
+    """Three-factor rule with a per-neuron third factor: every presynaptic spike tags its synapses,
+    eligibility += a_pre (decaying with tau_eligibility_ms; ``inf`` keeps it until the state is reset); every
+    tick w += learning_rate * modulator[post] * eligibility, clipped to [w_min_mv, w_max_mv]. The modulator of
+    each readout neuron is the reward given to ``step`` — an array with one value per readout neuron (or one
+    float for all) — so a teacher can reward one neuron and punish another (label-gated learning)."""
+
+    a_pre: float = 1.0
+    tau_eligibility_ms: float = float("inf")
+    learning_rate: float = 1.0
+    w_min_mv: float = float("-inf")
+    w_max_mv: float = float("inf")
+
+    def validate(self, owner: str) -> None:
+        if not self.tau_eligibility_ms > 0:
+            raise ValueError(f"{owner}.tau_eligibility_ms: must be > 0, got {self.tau_eligibility_ms}")
+        for key in ("a_pre", "learning_rate"):
+            if not np.isfinite(getattr(self, key)) or getattr(self, key) < 0:
+                raise ValueError(f"{owner}.{key}: must be finite and >= 0, got {getattr(self, key)}")
+        if not self.w_max_mv >= self.w_min_mv:
+            raise ValueError(f"{owner}.w_max_mv: must be >= w_min_mv ({self.w_min_mv}), got {self.w_max_mv}")
+
+
+@dataclass(frozen=True)
 class ProjectionSpec:
     """Synapses from ``pre`` to ``post`` given as parallel arrays (local neuron indices, weights in mV).
 
@@ -247,7 +277,7 @@ class ProjectionSpec:
     pre_idx: np.ndarray
     post_idx: np.ndarray
     weight_mv: np.ndarray
-    plasticity: RewardSTDP | PairSTDP | TripletSTDP | None = None
+    plasticity: RewardSTDP | PairSTDP | TripletSTDP | ThirdFactorHebb | None = None
     port: str = "exc"
     delay_ticks: int = 0
     normalise_sum_mv: float | None = None
@@ -255,15 +285,16 @@ class ProjectionSpec:
 
 @dataclass(frozen=True)
 class NetworkSpec:
-    """A whole network: populations, projections, the readout population, the tick length (µs) and the
-    floating-point type of the state (``float64``, or ``float32`` for speed)."""
+    """A whole network: populations, projections, the readout population and the tick length (µs).
+
+    Backend-neutral: how a back end stores the state (float64 or float32, fixed point) is an option of the back
+    end (its URL), and so are the limits a back end puts on what it can run."""
 
     populations: tuple[PopulationSpec, ...]
     projections: tuple[ProjectionSpec, ...]
     readout: str
     dt_us: int = 1000
     learning: bool = True
-    dtype: str = "float64"
 
     def population(self, name: str) -> PopulationSpec:
         for pop in self.populations:
@@ -296,14 +327,14 @@ class NetworkSpec:
             raise ValueError(f"network.populations: duplicate names in {names}")
         for pop in self.populations:
             pop.validate()
-        if self.dtype not in ("float64", "float32"):
-            raise ValueError(f"network.dtype: must be 'float64' or 'float32', got {self.dtype!r}")
         kinds = [p.kind for p in self.populations]
         if kinds.count("input") > 1 or ("input" in kinds and kinds[0] != "input"):
             raise ValueError("network.populations: at most one 'input' population, listed first")
         if self.population(self.readout).kind not in SPIKING_KINDS:
             raise ValueError(f"network.readout: {self.readout!r} must be a neuron population")
-        rules, baselines, slow = set(), set(), set()
+        names = [p.name for p in self.projections]
+        if len(set(names)) != len(names):
+            raise ValueError(f"network.projections: duplicate names in {names}")
         for proj in self.projections:
             owner = f"projection {proj.name!r}"
             pre, post = self.population(proj.pre), self.population(proj.post)
@@ -327,15 +358,32 @@ class NetworkSpec:
                 raise ValueError(f"{owner}.weight_mv: must be finite")
             if proj.plasticity is not None:
                 proj.plasticity.validate(f"{owner}.plasticity")
-                rules.add((proj.plasticity.tau_pre_ms, proj.plasticity.tau_post_ms,
-                           getattr(proj.plasticity, "nearest", False)))
-                if isinstance(proj.plasticity, TripletSTDP):
-                    slow.add((proj.plasticity.tau_x_ms, proj.plasticity.tau_y_ms))
-                if isinstance(proj.plasticity, RewardSTDP):
-                    baselines.add(proj.plasticity.tau_baseline_ms)
-        if len(rules) > 1:
-            raise ValueError("network.projections: plastic projections must share tau_pre_ms, tau_post_ms and nearest")
-        if len(slow) > 1:
-            raise ValueError("network.projections: triplet-STDP projections must share tau_x_ms and tau_y_ms")
-        if len(baselines) > 1:
-            raise ValueError("network.projections: reward-STDP projections must share tau_baseline_ms")
+
+    def structure_sha256(self) -> str:
+        """SHA-256 of what makes this network this network: populations (names, sizes, models, parameters),
+        projections (names, ends, synapse index arrays, ports, delays, rules), readout and dt_us. Weights,
+        initial potentials and the learning switch are state, not structure: a checkpoint of the same
+        network started from other weights still fits; one of another network does not."""
+        sha = hashlib.sha256()
+
+        def put(value) -> None:
+            if isinstance(value, np.ndarray):
+                array = np.ascontiguousarray(value)
+                sha.update(json.dumps([array.dtype.str, list(array.shape)]).encode())
+                sha.update(array.tobytes())
+            else:
+                sha.update(json.dumps(value, sort_keys=True, default=repr).encode())
+            sha.update(b"\n")
+
+        put(["network", self.readout, int(self.dt_us)])
+        for pop in self.populations:
+            put(["population", pop.name, int(pop.size), pop.kind, dataclasses.asdict(pop.lif),
+                 dataclasses.asdict(pop.model), None if pop.stp is None else dataclasses.asdict(pop.stp), pop.dale])
+            put(np.zeros(0) if pop.rate_hz is None else np.asarray(pop.rate_hz, dtype=np.float64))
+        for proj in self.projections:
+            rule = proj.plasticity
+            put(["projection", proj.name, proj.pre, proj.post, proj.port, int(proj.delay_ticks), proj.normalise_sum_mv,
+                 None if rule is None else [type(rule).__name__, dataclasses.asdict(rule)]])
+            put(np.asarray(proj.pre_idx, dtype=np.int64))
+            put(np.asarray(proj.post_idx, dtype=np.int64))
+        return sha.hexdigest()

@@ -11,10 +11,11 @@ import numpy as np
 
 from snn.spec import (
     LIFParams, ModelParams, NetworkSpec, PairSTDP, PopulationSpec, ProjectionSpec, RewardSTDP, ShortTermPlasticity,
-    TripletSTDP,
+    ThirdFactorHebb, TripletSTDP,
 )
 
-RULES = {"pair_stdp": PairSTDP, "reward_stdp": RewardSTDP, "triplet_stdp": TripletSTDP}
+RULES = {"pair_stdp": PairSTDP, "reward_stdp": RewardSTDP, "triplet_stdp": TripletSTDP,
+         "third_factor_hebb": ThirdFactorHebb}
 CONNECT = ("all_to_all", "all_but_self", "one_to_one", "bernoulli")
 
 
@@ -60,7 +61,7 @@ def _connect(kind: str, n_pre: int, n_post: int, p: float, rng: np.random.Genera
 
 
 def spec_from_dict(data: dict, where: str = "network") -> NetworkSpec:
-    """A validated NetworkSpec from ``{"dt_us", "seed", "dtype", "readout", "populations": [...], "projections": [...]}``.
+    """A validated NetworkSpec from ``{"dt_us", "seed", "readout", "populations": [...], "projections": [...]}``.
 
     Population: name, size, kind (input | poisson | lif | alif | lif_cond | izhikevich), rate_hz (poisson),
     [lif] LIFParams, [model] ModelParams (alif, lif_cond, izhikevich), [stp] ShortTermPlasticity.
@@ -70,7 +71,10 @@ def spec_from_dict(data: dict, where: str = "network") -> NetworkSpec:
     """
     if not isinstance(data, dict):
         raise ValueError(f"{where}: must be a table")
-    known = {"dt_us", "seed", "dtype", "readout", "learning", "populations", "projections"}
+    known = {"dt_us", "seed", "readout", "learning", "populations", "projections"}
+    if "dtype" in data:
+        raise ValueError(f"{where}.dtype: the number type of the state is a back-end option, not part of the "
+                         "network: choose it with the back-end URL, e.g. --backend 'numba?dtype=float64'")
     for key in data:
         if key not in known:
             raise ValueError(f"{where}.{key}: unknown key (known: {', '.join(sorted(known))})")
@@ -127,7 +131,6 @@ def spec_from_dict(data: dict, where: str = "network") -> NetworkSpec:
                                           delay_ticks=_take(table, "delay_ticks", w, (int,), 0),
                                           normalise_sum_mv=table.get("normalise_sum_mv")))
     spec = NetworkSpec(tuple(populations), tuple(projections), readout=_take(data, "readout", where, (str,)),
-                       dt_us=_take(data, "dt_us", where, (int,), 1000), learning=_take(data, "learning", where, (bool,), True),
-                       dtype=_take(data, "dtype", where, (str,), "float64"))
+                       dt_us=_take(data, "dt_us", where, (int,), 1000), learning=_take(data, "learning", where, (bool,), True))
     spec.validate()
     return spec

@@ -17,6 +17,11 @@ Learning (three factors, all local to a synapse):
 
 There is no gradient, no backpropagation and no classifier outside the network: the rule is the
 perceptron's error-correcting Hebbian update in three-factor form (Frémaux & Gerstner 2016).
+
+The network is a NetworkSpec (``word_network``: an input map, ``integrate_fire`` readout neurons, an
+all-to-all ``ThirdFactorHebb`` projection) run on any back end through the seam: the synapses count their
+presynaptic spikes (the eligibility), and the teacher's dopamine, divided by the L2 norm of the counts, is
+the per-neuron third factor given to ``step``.
 """
 from __future__ import annotations
 
@@ -24,8 +29,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from snn.backend import Backend
+from snn.frames import SpikeFrames
+from snn.spec import LIFParams, NetworkSpec, PopulationSpec, ProjectionSpec, ThirdFactorHebb
+from snn.state_check import check_state_arrays
 from snn.utterance import Utterance, replay_frames
-from snn.word_net_kernels import apply_modulated_eligibility, integrate_readout
 
 
 @dataclass(frozen=True)
@@ -76,17 +84,57 @@ class Decision:
     input_counts: np.ndarray
 
 
-class WordNet:
-    """Readout weights and the eligibility of the last utterance; ``present`` then optionally ``reinforce``."""
+MAP, READOUT, SYNAPSES = "map", "words", "map_words"
+"""Names of the word network's input map, readout population and projection (its portable state's keys)."""
 
-    def __init__(self, config: WordNetConfig, n_inputs: int) -> None:
+
+def word_network(config: WordNetConfig, n_inputs: int) -> NetworkSpec:
+    """The word network as a NetworkSpec: ``n_inputs * n_bins`` map inputs, ``n_classes`` non-leaky
+    integrate-and-fire readouts (threshold ``config.threshold``), all-to-all weights from 0, learned by
+    ThirdFactorHebb (each presynaptic spike tags +1, never decaying until the next utterance resets it)."""
+    n_map = n_inputs * config.n_bins
+    pre = np.repeat(np.arange(n_map, dtype=np.int32), config.n_classes)
+    post = np.tile(np.arange(config.n_classes, dtype=np.int32), n_map)
+    readout_lif = LIFParams(v_rest_mv=0.0, v_reset_mv=0.0, v_th_mv=config.threshold, refractory_ms=0.0)
+    return NetworkSpec(
+        populations=(PopulationSpec(MAP, n_map, kind="input"),
+                     PopulationSpec(READOUT, config.n_classes, kind="integrate_fire", lif=readout_lif)),
+        projections=(ProjectionSpec(SYNAPSES, MAP, READOUT, pre, post, np.zeros(len(pre)),
+                                    plasticity=ThirdFactorHebb(a_pre=1.0, learning_rate=1.0)),),
+        readout=READOUT, dt_us=1000, learning=True,
+    )
+
+
+class WordNet:
+    """The word network on a back end (default: the reference numba back end in float64); ``present`` then
+    optionally ``reinforce``. The readout weights are ``weights`` ((n_map, n_classes), float64, a copy)."""
+
+    def __init__(self, config: WordNetConfig, n_inputs: int, backend: Backend | None = None) -> None:
+        if backend is None:
+            from snn.numba_backend import NumbaBackend
+
+            backend = NumbaBackend("float64")
         self.config = config
         self.n_inputs = int(n_inputs)
         self.n_map = self.n_inputs * config.n_bins
-        self.weights = np.zeros((self.n_map, config.n_classes))
-        self._pre_ids = np.zeros(0, dtype=np.int32)
-        self._eligibility = np.zeros(0)
+        self.spec = word_network(config, self.n_inputs)
+        self.backend = backend
+        self.backend.load(self.spec, seed=0)
+        self._norm = 0.0
         self._drive = np.zeros(config.n_classes)
+        self._zero_membranes = np.zeros(config.n_classes)
+        self._zero_tags = np.zeros(self.n_map * config.n_classes)
+
+    @property
+    def weights(self) -> np.ndarray:
+        """The readout weights (n_map, n_classes), float64 (a copy)."""
+        flat = self.backend.read(f"projection/{SYNAPSES}/weight_mv")
+        return flat.astype(np.float64).reshape(self.n_map, self.config.n_classes)
+
+    def _start_utterance(self) -> None:
+        """Membranes and eligibility back to zero: each utterance is judged, and tagged, on its own."""
+        self.backend.write(f"population/{READOUT}/v_mv", self._zero_membranes)
+        self.backend.write(f"projection/{SYNAPSES}/eligibility", self._zero_tags)
 
     def present(self, utterance: Utterance) -> Decision:
         """Replay ``utterance`` through the readout; keep its eligibility for a later ``reinforce``."""
@@ -95,16 +143,14 @@ class WordNet:
             raise ValueError(f"word_net: input neuron {int(utterance.neuron_ids.max())} out of range "
                              f"(network has {self.n_inputs} inputs)")
         frames = replay_frames(utterance, cfg.n_bins, cfg.replay_ticks)
-        membrane_v = np.zeros(cfg.n_classes)
-        spike_counts = np.zeros(cfg.n_classes, dtype=np.int64)
-        integrate_readout(frames.tick_ptr, frames.neuron_ids, self.weights, cfg.threshold, membrane_v,
-                          spike_counts)
+        # one more tick: the last replay tick's spikes reach the readout a tick after they are sent
+        frames = SpikeFrames(np.append(frames.tick_ptr, frames.tick_ptr[-1]), frames.neuron_ids)
+        self._start_utterance()
+        spikes = self.backend.step(frames, 0.0)
+        spike_counts = spikes.counts(cfg.n_classes)
+        membrane_v = self.backend.read(f"population/{READOUT}/v_mv").astype(np.float64)
         input_counts = np.bincount(frames.neuron_ids, minlength=self.n_map)
-        pre_ids = np.flatnonzero(input_counts)
-        pre_counts = input_counts[pre_ids]
-        norm = float(np.sqrt(np.sum(pre_counts.astype(np.float64) ** 2)))
-        self._pre_ids = pre_ids.astype(np.int32)
-        self._eligibility = pre_counts / norm if norm > 0 else np.zeros(0)
+        self._norm = norm = float(np.sqrt(np.sum(input_counts.astype(np.float64) ** 2)))
         self._drive = (cfg.threshold * spike_counts + membrane_v) / norm if norm > 0 else np.zeros(cfg.n_classes)
         return Decision(int(np.argmax(self._drive)), self._confidence(self._drive), self._drive.copy(),
                         spike_counts, input_counts)
@@ -115,31 +161,40 @@ class WordNet:
         return float(p.max() / p.sum())
 
     def reinforce(self, label: int, learning_rate: float | None = None) -> bool:
-        """Label-gated dopamine on the last utterance's eligibility; True when weights changed."""
+        """Label-gated dopamine on the last utterance's eligibility; True when weights changed. The back end
+        advances one tick with the per-neuron third factor rate * dopamine / ||counts||."""
         cfg = self.config
         if not 0 <= label < cfg.n_classes:
             raise ValueError(f"word_net: label {label!r} out of range 0..{cfg.n_classes - 1}")
-        if self._pre_ids.size == 0:
+        if self._norm == 0.0:
             return False
         others = self._drive.copy()
         others[label] = -np.inf
         rival = int(np.argmax(others))
         if self._drive[label] - self._drive[rival] > cfg.margin:
             return False
-        dopamine = np.zeros(cfg.n_classes)
-        dopamine[label] = 1.0
-        dopamine[rival] = -1.0
         rate = cfg.learning_rate if learning_rate is None else learning_rate
-        apply_modulated_eligibility(self.weights, self._pre_ids, self._eligibility, dopamine, rate)
+        third_factor = np.zeros(cfg.n_classes)
+        third_factor[label] = rate / self._norm
+        third_factor[rival] = -rate / self._norm
+        self.backend.step(SpikeFrames.empty(1), third_factor)
         return True
 
     def state(self) -> dict[str, np.ndarray]:
-        """The learned state: readout weights (n_map, n_classes)."""
-        return {"weights": self.weights.copy()}
+        """The learned state: readout weights (n_map, n_classes), float64 on every back end."""
+        return {"weights": self.weights}
 
     def restore(self, state: dict[str, np.ndarray]) -> None:
-        """Load ``state()``; raises ValueError when the shape does not fit this network."""
-        weights = np.asarray(state["weights"])
-        if weights.shape != self.weights.shape:
-            raise ValueError(f"word_net: weights must have shape {self.weights.shape}, got {weights.shape}")
-        self.weights[...] = weights
+        """Load ``state()``; ValueError naming the array when one is missing, extra, or of another dtype or
+        shape (see ``snn.state_check``); nothing is loaded then. The weights' shape is
+        (n_inputs * n_bins, n_classes), so a model of another configuration does not fit."""
+        cfg = self.config
+        template = {"weights": np.zeros((self.n_map, cfg.n_classes))}
+        try:
+            check_state_arrays("WordNet.restore", template, state)
+        except ValueError as e:
+            raise ValueError(f"{e} (weights shape: {self.n_inputs} inputs * {cfg.n_bins} bins, "
+                             f"{cfg.n_classes} classes)") from None
+        if not np.all(np.isfinite(state["weights"])):
+            raise ValueError("WordNet.restore: array 'weights' holds non-finite values")
+        self.backend.write(f"projection/{SYNAPSES}/weight_mv", state["weights"].reshape(-1))

@@ -31,7 +31,7 @@ def bernoulli_pairs(n: int, p: float, rng: np.random.Generator) -> tuple[np.ndar
     return pre.astype(np.int32), post.astype(np.int32)
 
 
-def cuba_spec(n: int = 4000, seed: int = 0, dtype: str = "float64") -> NetworkSpec:
+def cuba_spec(n: int = 4000, seed: int = 0) -> NetworkSpec:
     """W1: n LIF neurons (80 % excitatory), p = 80 / n, we = 1.62 mV, wi = -9 mV, dt = 0.1 ms, v0 ~ U(Vr, Vt)."""
     rng = np.random.default_rng(seed)
     n_exc = int(0.8 * n)
@@ -45,11 +45,11 @@ def cuba_spec(n: int = 4000, seed: int = 0, dtype: str = "float64") -> NetworkSp
             ProjectionSpec("excitatory", "neurons", "neurons", pre[exc], post[exc], np.full(exc.sum(), CUBA_WE_MV), port="exc"),
             ProjectionSpec("inhibitory", "neurons", "neurons", pre[~exc], post[~exc], np.full((~exc).sum(), CUBA_WI_MV), port="inh"),
         ),
-        readout="neurons", dt_us=100, learning=False, dtype=dtype,
+        readout="neurons", dt_us=100, learning=False,
     )
 
 
-def stdp_spec(seed: int = 42, dtype: str = "float64") -> NetworkSpec:
+def stdp_spec(seed: int = 42) -> NetworkSpec:
     """W2: 784 Poisson inputs (U(0, 63.75) Hz) -> 400 LIF, all-to-all pair STDP, lateral inhibition -0.5 mV, dt 0.5 ms.
 
     Draw order from default_rng(seed): rates, initial weights (784, 400), initial potentials.
@@ -76,5 +76,5 @@ def stdp_spec(seed: int = 42, dtype: str = "float64") -> NetworkSpec:
             ProjectionSpec("lateral", "exc", "exc", li.astype(np.int32), lj.astype(np.int32), np.full(len(li), -0.5),
                            port="inh"),
         ),
-        readout="exc", dt_us=500, learning=True, dtype=dtype,
+        readout="exc", dt_us=500, learning=True,
     )

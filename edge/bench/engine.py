@@ -9,8 +9,8 @@ import time
 
 import numpy as np
 
+from edge.backends import open_backend
 from snn.frames import SpikeFrames
-from snn.numba_backend import NumbaBackend
 from snn.spec import NetworkSpec
 from snn.workloads import cuba_spec, stdp_spec
 
@@ -19,27 +19,28 @@ CUBA_TICKS = 10_000   # 1 s at dt = 0.1 ms
 STDP_TICKS = 20_000   # 10 s at dt = 0.5 ms
 
 
-def _warm_up(spec: NetworkSpec) -> float:
+def _warm_up(spec: NetworkSpec, url: str) -> float:
     """Compile (or load from cache) the kernels for this spec's types on a copy; returns seconds."""
     start = time.perf_counter()
-    backend = NumbaBackend()
+    backend = open_backend(url)
     backend.load(spec, seed=0)
     backend.step(SpikeFrames.empty(2), 0.0)
     return time.perf_counter() - start
 
 
-def run_workload(name: str, n: int | None = None, dtype: str = "float64", seed: int | None = None) -> dict:
-    """Build, compile and run one workload; the JSON fields of ``bench cuba`` / ``bench stdp``.
+def run_workload(name: str, n: int | None = None, url: str = "numba", seed: int | None = None) -> dict:
+    """Build, compile and run one workload on the back end at ``url``; the JSON fields of ``bench cuba`` /
+    ``bench stdp``.
 
     Seeds: W1 0 (WORKLOADS.md fixes none; its rate varies by about 0.2 Hz between random graphs), W2 42 (fixed there).
     """
     seed = (0 if name == "cuba" else 42) if seed is None else seed
     start = time.perf_counter()
-    spec = cuba_spec(n, seed=seed, dtype=dtype) if name == "cuba" else stdp_spec(seed=seed, dtype=dtype)
-    backend = NumbaBackend()
+    spec = cuba_spec(n, seed=seed) if name == "cuba" else stdp_spec(seed=seed)
+    backend = open_backend(url)
     backend.load(spec, seed=seed)
     build_s = time.perf_counter() - start
-    compile_s = _warm_up(spec)
+    compile_s = _warm_up(spec, url)
     ticks = CUBA_TICKS if name == "cuba" else STDP_TICKS
     fresh = backend.state()
     wall_runs, cpu_runs = [], []
@@ -50,10 +51,10 @@ def run_workload(name: str, n: int | None = None, dtype: str = "float64", seed: 
         cpu_runs.append(time.process_time() - start_cpu)
         wall_runs.append(time.perf_counter() - start_wall)
     wall_s, cpu_s = float(np.median(wall_runs)), float(np.median(cpu_runs))
-    n_readout = backend.n_readout
+    n_readout = spec.population(spec.readout).size
     sim_s = ticks * spec.dt_us * 1e-6
     result = {
-        "workload": "W1 CUBA" if name == "cuba" else "W2 STDP", "backend": backend.name, "dtype": dtype,
+        "workload": "W1 CUBA" if name == "cuba" else "W2 STDP", "backend": backend.url, "dtype": getattr(backend, "dtype", None) and str(backend.dtype),
         "neurons": spec.n_neurons, "synapses": int(sum(len(p.pre_idx) for p in spec.projections)),
         "sim_seconds": sim_s, "wall_s": round(wall_s, 4), "cpu_s": round(cpu_s, 4),
         "wall_s_runs": [round(w, 4) for w in wall_runs], "build_s": round(build_s, 3),
@@ -61,9 +62,9 @@ def run_workload(name: str, n: int | None = None, dtype: str = "float64", seed: 
         "spikes": spikes.n_spikes, "seed": seed,
     }
     if name == "stdp":
-        result["final_mean_weight_mv"] = round(float(np.mean(backend.weights("input_exc"))), 5)
+        result["final_mean_weight_mv"] = round(float(np.mean(backend.read("projection/input_exc/weight_mv"))), 5)
     else:
-        rates = [result["rate_hz"]] + [realization_rate(n, seed + k, dtype) for k in range(1, RATE_REALIZATIONS)]
+        rates = [result["rate_hz"]] + [realization_rate(n, seed + k, url) for k in range(1, RATE_REALIZATIONS)]
         result["rate_hz_per_network"] = rates
         result["rate_hz"] = round(float(np.mean(rates)), 4)
     return result
@@ -75,12 +76,12 @@ Brian2 as here, so ``rate_hz`` is the mean over this many graphs (seeds seed .. 
 the first graph's."""
 
 
-def realization_rate(n: int, seed: int, dtype: str) -> float:
+def realization_rate(n: int, seed: int, url: str) -> float:
     """Mean rate (Hz) of one more W1 network, drawn with ``seed``."""
-    backend = NumbaBackend()
-    backend.load(cuba_spec(n, seed=seed, dtype=dtype), seed=seed)
+    backend = open_backend(url)
+    backend.load(cuba_spec(n, seed=seed), seed=seed)
     spikes = backend.step(SpikeFrames.empty(CUBA_TICKS), 0.0)
-    return round(spikes.n_spikes / backend.n_readout / (CUBA_TICKS * 1e-4), 4)
+    return round(spikes.n_spikes / n / (CUBA_TICKS * 1e-4), 4)
 
 
 def compare_brian2(result: dict, name: str, n: int | None, log) -> dict:

@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from edge.hearing import Hearing, HearingConfig, fsdd_files, hear_file, save_model
+from edge.hearing import DEFAULT_BACKEND, Hearing, HearingConfig, fsdd_files, hear_file, save_model
 from snn.encode_audio import AudioEncoder, AudioEncoderConfig
 from snn.cochlea import CochleaConfig
 
@@ -100,12 +100,12 @@ def frontend_speed(seconds: float = 20.0, n_channels: int = 32, sample_rate_hz: 
 
 
 def leave_one_speaker_out(config: HearingConfig, files: list[tuple[Path, int]], epochs: int, seed: int,
-                          log: Callable[[str], None]) -> dict:
+                          log: Callable[[str], None], backend_url: str = DEFAULT_BACKEND) -> dict:
     """Train on all speakers but one, test on that one (every index); accuracy per held-out speaker."""
     speakers = sorted({p.name.split("_")[1] for p, _ in files})
     out = {}
     for speaker in speakers:
-        hearing = Hearing(config)
+        hearing = Hearing(config, backend_url)
         train(hearing, [f for f in files if f[0].name.split("_")[1] != speaker], epochs, seed, log)
         out[speaker] = evaluate(hearing, [f for f in files if f[0].name.split("_")[1] == speaker])["accuracy"]
         log(f"bench fsdd: unseen speaker {speaker}: accuracy {out[speaker]:.3f}")
@@ -114,8 +114,10 @@ def leave_one_speaker_out(config: HearingConfig, files: list[tuple[Path, int]], 
 
 def fsdd_benchmark(train_dir: str | None = None, test_dir: str | None = None, epochs: int = 30, seed: int = 0,
                    config: HearingConfig | None = None, model_out: str | None = None, loso: bool = False,
-                   log: Callable[[str], None] = lambda m: print(m, file=sys.stderr, flush=True)) -> dict:
-    """Train, test and time; the dict printed by ``bench fsdd --json``."""
+                   log: Callable[[str], None] = lambda m: print(m, file=sys.stderr, flush=True),
+                   backend_url: str = DEFAULT_BACKEND) -> dict:
+    """Train, test and time, the word network on the back end at ``backend_url``; the dict printed by
+    ``bench fsdd --json``."""
     config = config or HearingConfig()
     shared = default_recordings()
     train_files = fsdd_files(train_dir) if train_dir else fsdd_files(shared, TRAIN_INDICES)
@@ -125,13 +127,14 @@ def fsdd_benchmark(train_dir: str | None = None, test_dir: str | None = None, ep
         if not files:
             raise FileNotFoundError(f"{folder}: no {name} files named {{digit}}_{{speaker}}_{{index}}.wav")
     log(f"bench fsdd: {len(train_files)} training files, {len(test_files)} test files, {epochs} epochs")
-    hearing = Hearing(config)
+    hearing = Hearing(config, backend_url)
     trained = train(hearing, train_files, epochs, seed, log)
     log(f"bench fsdd: trained in {trained['train_wall_s']:.1f} s ({trained['updates']} label-gated updates)")
     result = evaluate(hearing, test_files)
     log(f"bench fsdd: accuracy {result['accuracy']:.3f} on {result['n_test']} files, "
         f"inference {result['realtime_factor']}x real time")
     summary = {
+        "backend": hearing.net.backend.url,
         "accuracy": result["accuracy"], "per_class": result["per_class"], "confusion": result["confusion"],
         "n_train": trained["n_train"], "n_test": result["n_test"],
         "train_wall_s": round(trained["train_wall_s"], 3), "train_encode_s": round(trained["encode_s"], 3),
@@ -146,7 +149,7 @@ def fsdd_benchmark(train_dir: str | None = None, test_dir: str | None = None, ep
     }
     if loso:
         summary["unseen_speaker_accuracy"] = leave_one_speaker_out(config, train_files + test_files, epochs,
-                                                                   seed, log)
+                                                                   seed, log, backend_url)
     if model_out:
         path = save_model(model_out, hearing, {"accuracy": result["accuracy"], "epochs": epochs, "seed": seed})
         summary["model"] = str(path)

@@ -287,9 +287,10 @@ def noisy_classification(config: HippocampusConfig, noise_levels=(0.0, 0.1, 0.2,
 
 
 def engine_recall_vs_load(config: HippocampusConfig, loads=(0.05, 0.1, 0.2), n_input: int = 512, n_test: int = 30,
-                          seed: int = 0) -> dict:
-    """Label recall of degraded stored inputs by the memory exported as a NetworkSpec and run on the numba
-    engine (snn.hippocampus_spec), beside the fast kernels' recall of the same cues."""
+                          seed: int = 0, backend_url: str = "numba") -> dict:
+    """Label recall of degraded stored inputs by the memory exported as a NetworkSpec and run on the back end
+    at ``backend_url`` (snn.hippocampus_spec), beside the fast kernels' recall of the same cues."""
+    from edge.backends import open_backend
     from snn.hippocampus_spec import EngineRecall
 
     out = {"loads": list(loads), "engine": [], "kernels": [], "engine_ms_per_recall": []}
@@ -299,7 +300,7 @@ def engine_recall_vs_load(config: HippocampusConfig, loads=(0.05, 0.1, 0.2), n_i
         inputs = random_inputs(n_input, int(load * config.n_ca3), 0.1, rng)
         for i, x in enumerate(inputs):
             memory.store(x, i % config.n_labels)
-        on_engine = EngineRecall(memory)
+        on_engine = EngineRecall(memory, open_backend(backend_url))
         engine = kernels = 0
         elapsed = 0.0
         tested = min(n_test, len(inputs))
@@ -316,8 +317,8 @@ def engine_recall_vs_load(config: HippocampusConfig, loads=(0.05, 0.1, 0.2), n_i
 
 
 def memory_benchmark(config: HippocampusConfig | None = None,
-                     log: Callable[[str], None] = print) -> dict:
-    """Everything ``bench memory --json`` prints."""
+                     log: Callable[[str], None] = print, backend_url: str = "numba") -> dict:
+    """Everything ``bench memory --json`` prints; the engine recall runs on the back end at ``backend_url``."""
     config = config or HippocampusConfig()
     t0 = time.perf_counter()
     loads = recall_vs_load(n=config.n_ca3, sparsity=config.ca3_sparsity, log=log)
@@ -326,7 +327,7 @@ def memory_benchmark(config: HippocampusConfig | None = None,
     log(f"bench memory: novelty AUC {novelty['auc']:.3f} (random inputs), "
         f"{classification['novelty_auc_shapes']:.3f} (shapes)")
     speed = timing(n=config.n_ca3, sparsity=config.ca3_sparsity)
-    on_engine = engine_recall_vs_load(config)
+    on_engine = engine_recall_vs_load(config, backend_url=backend_url)
     log(f"bench memory: recall on the spiking engine at loads {on_engine['loads']}: {on_engine['engine']} "
         f"(kernels {on_engine['kernels']})")
     return {

@@ -28,13 +28,20 @@ def run_one(config: Config, seed: int, mode: str, sim_seconds: float) -> dict:
     curve = np.zeros(n_seconds)
     start = time.perf_counter()
     for second in range(n_seconds):
-        before = pipeline.counters.on_target_ticks
+        hits = 0
         for _ in range(blocks_per_s):
             pipeline.step()
-        curve[second] = (pipeline.counters.on_target_ticks - before) / (blocks_per_s * run.block_ticks)
+            hits += round(pipeline.last_score["on_target"] * run.block_ticks)  # the task's score: ticks on target
+        curve[second] = hits / (blocks_per_s * run.block_ticks)
     wall_s = time.perf_counter() - start
-    return {"seed": seed, "mode": mode, "curve": curve, "wall_s": wall_s,
-            "weights": pipeline.backend.weights("input_motor")}
+    return {"seed": seed, "mode": mode, "curve": curve, "wall_s": wall_s, "weights": input_weights(pipeline.backend)}
+
+
+def input_weights(backend) -> np.ndarray:
+    """The learned input -> motor weights (mV, one per synapse in the spec's order)."""
+    if hasattr(backend, "read"):
+        return backend.read("projection/input_motor/weight_mv")
+    return backend.weights("input_motor")
 
 
 def _job(args: tuple) -> dict:

@@ -14,7 +14,7 @@ def write(tmp_path, text: str):
 
 def test_default_config_is_the_built_in_scene_on_numba():
     config = load_config(None)
-    assert config.backend == "numba" and config.source.kind == "scene"
+    assert config.backend.url == "numba" and config.source.kind == "scene"
     assert config.bus.actions == "tcp://127.0.0.1:5556"
     assert config.run.dt_us == 1000
 

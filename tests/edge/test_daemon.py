@@ -145,15 +145,15 @@ def test_external_reward_over_zmq_changes_the_weights(tmp_path):
     rewarded, info = _run_recording(tmp_path, "rewarded", send_reward=True)
     plain, plain_info = _run_recording(tmp_path, "plain", send_reward=False)
     assert info["status"]["rewards_received"] > 0
-    assert rewarded["weight_mv"].shape == plain["weight_mv"].shape
-    assert not np.array_equal(rewarded["weight_mv"], plain["weight_mv"])
+    assert rewarded["projection/input_motor/weight_mv"].shape == plain["projection/input_motor/weight_mv"].shape
+    assert not np.array_equal(rewarded["projection/input_motor/weight_mv"], plain["projection/input_motor/weight_mv"])
 
     # without reward there is no dopamine on an open-loop recording: the weights are the initial ones
     from edge.config import load_config
     from edge.pipeline import build_pipeline
 
     fresh = build_pipeline(load_config(plain_info["cfg"])).backend.state()
-    np.testing.assert_array_equal(plain["weight_mv"], fresh["weight_mv"])
+    np.testing.assert_array_equal(plain["projection/input_motor/weight_mv"], fresh["projection/input_motor/weight_mv"])
 
 
 def test_checkpoint_kill_resume_restores_weights_exactly(tmp_path):
@@ -178,8 +178,8 @@ def test_checkpoint_kill_resume_restores_weights_exactly(tmp_path):
         assert f"resumed learned state from {ckpt_path}" in proc.stdout(), proc.describe()
     final, final_meta = load_checkpoint(ckpt_path)
     assert final_meta["ticks"] == 50
-    assert np.array_equal(final["weight_mv"], saved["weight_mv"])
-    assert np.array_equal(final["reward_baseline"], saved["reward_baseline"])
+    assert np.array_equal(final["projection/input_motor/weight_mv"], saved["projection/input_motor/weight_mv"])
+    assert np.array_equal(final["network/reward_baseline"], saved["network/reward_baseline"])
 
 
 def test_sigterm_stops_gracefully_with_a_final_checkpoint(tmp_path):
@@ -219,7 +219,7 @@ def test_corrupt_checkpoint_falls_back_to_prev_then_refuses(tmp_path):
     assert f"resumed learned state from {prev}" in proc.stdout(), proc.describe()
     assert "Traceback" not in proc.stderr()
     load_checkpoint(ckpt)  # the run's final checkpoint replaced the garbage
-    assert np.array_equal(load_checkpoint(prev)[0]["weight_mv"], prev_arrays["weight_mv"])  # .prev kept
+    assert np.array_equal(load_checkpoint(prev)[0]["projection/input_motor/weight_mv"], prev_arrays["projection/input_motor/weight_mv"])  # .prev kept
 
     ckpt.write_bytes(b"\x00garbage" * 50)
     prev.write_bytes(b"PK\x03\x04 still garbage")

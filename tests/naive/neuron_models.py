@@ -26,7 +26,7 @@ def lif_cond_step_ref(v, g_exc, g_inh, refractory_left, lo, hi, v_rest, v_reset,
         v[j] = _hold_or(v_free, v_reset, refractory_left, j)
         g_exc[j] *= decay_exc
         g_inh[j] *= decay_inh
-        if v[j] > v_th:
+        if v[j] >= v_th:
             fired.append(j)
             v[j] = v_reset
             refractory_left[j] = refractory_ticks
@@ -41,7 +41,7 @@ def alif_step_ref(v, i_syn, theta, refractory_left, lo, hi, v_rest, v_reset, v_t
         v[j] = _hold_or(v_free, v_reset, refractory_left, j)
         i_syn[j] *= decay_syn
         theta[j] *= decay_adapt
-        if v[j] > v_th + theta[j]:
+        if v[j] >= v_th + theta[j]:
             fired.append(j)
             v[j] = v_reset
             refractory_left[j] = refractory_ticks
@@ -57,7 +57,7 @@ def lif_adapt_current_step_ref(v, i_syn, w, refractory_left, lo, hi, v_rest, v_r
         v[j] = _hold_or(v_free, v_reset, refractory_left, j)
         i_syn[j] *= decay_syn
         w[j] *= decay_w
-        if v[j] > v_th:
+        if v[j] >= v_th:
             fired.append(j)
             v[j] = v_reset
             refractory_left[j] = refractory_ticks

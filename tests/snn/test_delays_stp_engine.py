@@ -7,30 +7,31 @@ import numpy as np
 import pytest
 
 from snn.frames import SpikeFrames
-from snn.numba_backend import NumbaBackend
+from edge.backends import open_backend
+from snn.backend import Backend
 from snn.spec import LIFParams, NetworkSpec, PopulationSpec, ProjectionSpec, ShortTermPlasticity
 
 QUIET = LIFParams(v_th_mv=1e9, tau_exc_ms=5.0)
 
 
-def relay(delay_ticks: int = 0, stp: ShortTermPlasticity | None = None) -> NumbaBackend:
+def relay(delay_ticks: int = 0, stp: ShortTermPlasticity | None = None) -> Backend:
     spec = NetworkSpec(
         (PopulationSpec("in", 1, kind="input", stp=stp), PopulationSpec("out", 1, lif=QUIET)),
         (ProjectionSpec("p", "in", "out", np.array([0], np.int32), np.array([0], np.int32), np.array([2.0]),
                         delay_ticks=delay_ticks),),
         readout="out",
     )
-    backend = NumbaBackend()
+    backend = open_backend("numba?dtype=float64")
     backend.load(spec, seed=0)
     return backend
 
 
-def input_trace(backend: NumbaBackend, spike_ticks: list[int], n_ticks: int) -> list[float]:
+def input_trace(backend: Backend, spike_ticks: list[int], n_ticks: int) -> list[float]:
     """g_exc of the target after each tick."""
     out = []
     for t in range(n_ticks):
         backend.step(SpikeFrames.from_lists([[0] if t in spike_ticks else []]), 0.0)
-        out.append(float(backend.state()["g_exc_mv"][1]))
+        out.append(float(backend.read("population/out/g_exc_mv")[0]))
     return out
 
 
@@ -54,9 +55,9 @@ def test_depressing_synapse_follows_the_tsodyks_markram_sequence():
     period = 10
     kicks = []
     for t in range(6 * period):
-        before = float(backend.state()["g_exc_mv"][1])
+        before = float(backend.read("population/out/g_exc_mv")[0])
         backend.step(SpikeFrames.from_lists([[0] if t % period == 0 else []]), 0.0)
-        after = float(backend.state()["g_exc_mv"][1])
+        after = float(backend.read("population/out/g_exc_mv")[0])
         if t % period == 0:
             kicks.append(after - before * math.exp(-1.0 / 5.0))
     u, x, want = 0.5, 1.0, []
@@ -87,12 +88,12 @@ def test_synaptic_scaling_keeps_each_neurons_incoming_sum():
                         normalise_sum_mv=10.0),),
         readout="out",
     )
-    backend = NumbaBackend()
+    backend = open_backend("numba?dtype=float64")
     backend.load(spec, seed=1)
-    start = backend.weights("p").copy()
+    start = backend.read("projection/p/weight_mv").copy()
     for _ in range(20):
         backend.step(SpikeFrames.empty(50), 0.0)
-    w = backend.weights("p").reshape(n_in, n_out)
+    w = backend.read("projection/p/weight_mv").reshape(n_in, n_out)
     np.testing.assert_allclose(w.sum(axis=0), 10.0, rtol=1e-9)
     assert not np.allclose(w.reshape(-1), start)
 
@@ -106,14 +107,14 @@ def pair_network(rule, pre_ticks, post_ticks, n_ticks=200):
          ProjectionSpec("drive", "in", "out", np.array([1], np.int32), np.array([0], np.int32), np.array([30.0]))),
         readout="out",
     )
-    backend = NumbaBackend()
+    backend = open_backend("numba?dtype=float64")
     backend.load(spec, seed=0)
     ticks = [[0] if t in pre_ticks else [] for t in range(n_ticks)]
     for t in post_ticks:
         ticks[t - 1].append(1)  # the drive spike at t-1 makes the neuron fire at t
     out = backend.step(SpikeFrames.from_lists(ticks), 0.0)
     fired = np.repeat(np.arange(n_ticks), np.diff(out.tick_ptr)).tolist()
-    return backend.weights("plastic")[0], fired
+    return backend.read("projection/plastic/weight_mv")[0], fired
 
 
 def test_triplet_without_triplet_terms_equals_pair_stdp():
@@ -178,7 +179,7 @@ def test_adaptation_lengthens_intervals_inside_the_engine(kind):
          PopulationSpec("n", 1, kind=kind, lif=lif, model=ModelParams(tau_adapt_ms=300.0, d_theta_mv=2.0, d_w_mv=2.0))),
         (ProjectionSpec("drive", "in", "n", np.array([0], np.int32), np.array([0], np.int32), np.array([40.0])),),
         readout="n")
-    backend = NumbaBackend()
+    backend = open_backend("numba?dtype=float64")
     backend.load(spec, seed=0)
     out = backend.step(SpikeFrames.from_lists([[0]] + [[]] * 599), 0.0)
     ticks = np.repeat(np.arange(600), np.diff(out.tick_ptr))

@@ -138,9 +138,9 @@ def test_poisson_population_rate_through_the_backend():
     dt_us, n_ticks = 500, 3000
     rates = {200.0: 80, 800.0: 80, 0.0: 5, 2000.0: 5}  # rate_hz -> neurons; 2000 Hz at 0.5 ms is p = 1
     rates_hz = np.concatenate([np.full(n, r) for r, n in rates.items()])
-    backend = NumbaBackend()
+    backend = NumbaBackend("float64")
     backend.load(relay_spec(rates_hz, dt_us), seed=21)
-    first = backend.state()["next_tick"][:len(rates_hz)]
+    first = backend.state()["numba/next_tick"][:len(rates_hz)]
     out = backend.step(SpikeFrames.empty(n_ticks + 1), 0.0)  # relay spikes lag by one tick
     trains = [[] for _ in rates_hz]
     for k in range(1, out.n_ticks):
@@ -194,16 +194,17 @@ def kernel_spec(rule, dense: bool, port: str) -> NetworkSpec:
 @pytest.mark.parametrize("dense", [True, False], ids=["dense", "sparse"])
 def test_projection_kernels_match_reference(dense, rule, learn):
     spec = kernel_spec(rule, dense, port="inh" if rule is None else "exc")
-    b = NumbaBackend()
+    b = NumbaBackend("float64")
     b.load(spec, seed=0)
-    assert list(b.proj_dense) == [False, dense]
+    net = b.net
+    assert list(net.proj_dense) == [False, dense]
     offsets = spec.offsets()
     ref = NaiveProjection(spec, spec.projections[1], offsets, spec.dt_us / 1000.0)
     perm = np.argsort(spec.projections[1].pre_idx, kind="stable")  # spec index of each table slot ...
     table = slice(3, 3 + len(perm))  # ... of this projection (after the filler's 3 synapses)
     gen = np.random.default_rng(1)
     n = spec.n_neurons
-    weight, eligibility = b.state()["weight_mv"], np.zeros(len(b.syn_pre))
+    weight, eligibility = net.weight_mv.copy(), np.zeros(net.n_synapses)
     start = gen.normal(0.0, 1.0, len(perm))
     eligibility[table], ref.eligibility = start[perm], start.tolist()
     g_exc, g_inh = gen.normal(0.0, 1.0, n), gen.normal(0.0, 1.0, n)
@@ -216,18 +217,21 @@ def test_projection_kernels_match_reference(dense, rule, learn):
         ids = np.flatnonzero(gen.random(n) < 0.5).astype(np.int32)  # any population, shuffled
         gen.shuffle(ids)
         spiked[:len(ids)], spiked[len(ids):] = ids, offsets["A"]  # a stale tail must be ignored
-        propagate_projection(1, spiked, len(ids), b.proj_pre_lo, b.proj_pre_hi, b.proj_post_lo, b.proj_dense,
-                             b.proj_port, b.proj_rule, b.proj_rule_params, b.proj_row_off, b.row_ptr, b.syn_post,
-                             weight, eligibility, post_trace, np.zeros(n), g_exc, g_inh, np.ones(n), False, learn)
+        propagate_projection(spiked, len(ids), net.proj_pre_lo[1], net.proj_pre_hi[1], net.proj_post_lo[1],
+                             net.proj_dense[1], net.proj_rule[1], net.proj_rule_params[1], net.proj_row_off[1],
+                             net.row_ptr, net.syn_post, weight, eligibility, post_trace, np.zeros(n),
+                             g_exc if net.proj_port[1] == 0 else g_inh, np.ones(n), False, learn)
         propagate_ref(ref, ids.tolist(), ref_g_exc, ref_g_inh, post_trace, learn)
-        postsynaptic_plasticity(1, spiked, len(ids), b.proj_post_lo, b.proj_post_hi, b.proj_rule, b.proj_rule_params,
-                                b.proj_in_off, b.in_ptr, b.in_syn, b.syn_pre, weight, eligibility, pre_trace,
-                                np.zeros(n), learn, b.proj_dense, b.proj_pre_lo, b.proj_pre_hi, b.proj_row_off, b.row_ptr)
+        if rule is not None:
+            postsynaptic_plasticity(spiked, len(ids), net.proj_pre_lo[1], net.proj_pre_hi[1], net.proj_post_lo[1],
+                                    net.proj_post_hi[1], net.proj_rule[1], net.proj_rule_params[1], net.proj_in_off[1],
+                                    net.proj_dense[1], net.row_ptr[net.proj_row_off[1]], net.in_ptr, net.in_syn,
+                                    net.syn_pre, weight, eligibility, pre_trace, np.zeros(n), learn)
         postsynaptic_ref(ref, ids.tolist(), pre_trace, learn)
         dopamine = float(gen.normal(0.0, 2.0))
         if rule is REWARD:
-            apply_dopamine(1, b.proj_rule_params, b.row_ptr, b.proj_row_off, b.proj_pre_lo, b.proj_pre_hi, weight,
-                           eligibility, dopamine, learn)
+            s0, s1 = net.proj_syn_lo[1], net.proj_syn_hi[1]
+            apply_dopamine(net.proj_rule_params[1], s0, s1, weight, eligibility, dopamine, learn)
         apply_dopamine_ref(ref, dopamine, learn)
         np.testing.assert_allclose(weight[table], np.array(ref.weight)[perm], rtol=0, atol=1e-12)
         np.testing.assert_allclose(eligibility[table], np.array(ref.eligibility)[perm], rtol=0, atol=1e-12)
@@ -251,25 +255,23 @@ def test_dense_row_add_and_pair_stdp_hand_example():
     weight = np.array([9.0, 1.0, 2.0, 3.0, 4.0])
     dense_row_add(target, weight, 1, 3, 2, 1.0)  # weights 1..3 onto neurons 2..4
     assert target.tolist() == [0.0, 0.0, 1.0, 2.0, 3.0, 0.0]
-    dense_row_pair_stdp(target, weight, post_trace, 1, 3, 2, -1.5, 0.0, 2.5, 1.0)
+    dense_row_pair_stdp(target, weight, post_trace, 1, 3, 2, 1.5, 0.0, 2.5, 1.0)  # depression magnitude 1.5
     assert target.tolist() == [0.0, 0.0, 2.0, 4.0, 6.0, 0.0]  # adds the weights before their update
     assert weight.tolist() == [9.0, 0.0, 0.0, 2.25, 4.0]  # 1 - 1.5 -> 0 (clipped), 2 - 3 -> 0, 3 - 0.75
 
 
 def test_apply_dopamine_clips_and_decays_every_tick():
-    b = NumbaBackend()
+    b = NumbaBackend("float64")
     rule = RewardSTDP(tau_eligibility_ms=1.0 / math.log(2.0), learning_rate=1.0, w_min_mv=0.0, w_max_mv=2.0)
     spec = NetworkSpec((PopulationSpec("in", 3, kind="input"), PopulationSpec("A", 1)),
                        (ProjectionSpec("p", "in", "A", np.arange(3), np.zeros(3, int), np.ones(3), rule),),
                        readout="A")
     b.load(spec, seed=0)
     weight, eligibility = np.ones(3), np.array([100.0, -100.0, 0.1])
-    apply_dopamine(0, b.proj_rule_params, b.row_ptr, b.proj_row_off, b.proj_pre_lo, b.proj_pre_hi, weight,
-                   eligibility, 1.0, True)
+    apply_dopamine(b.net.proj_rule_params[0], 0, 3, weight, eligibility, 1.0, True)
     assert weight.tolist() == [2.0, 0.0, 1.1]
     np.testing.assert_allclose(eligibility, [50.0, -50.0, 0.05], rtol=1e-14)
-    apply_dopamine(0, b.proj_rule_params, b.row_ptr, b.proj_row_off, b.proj_pre_lo, b.proj_pre_hi, weight,
-                   eligibility, 5.0, False)  # not learning: the eligibility still decays
+    apply_dopamine(b.net.proj_rule_params[0], 0, 3, weight, eligibility, 5.0, False)  # not learning: still decays
     assert weight.tolist() == [2.0, 0.0, 1.1]
     np.testing.assert_allclose(eligibility, [25.0, -25.0, 0.025], rtol=1e-14)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from edge.backends import open_backend
 from edge.bench.memory import degrade_input, random_inputs
 from snn.hippocampus import Hippocampus, HippocampusConfig
 from snn.hippocampus_spec import EngineRecall, RecallNetworkConfig, cue_frames, recall_network
@@ -38,7 +39,7 @@ def test_spec_holds_the_stored_synapses_and_obeys_dale(stored):
 
 def test_engine_recall_gives_the_stored_labels_like_the_kernels(stored):
     memory, inputs, rng = stored
-    on_engine = EngineRecall(memory)
+    on_engine = EngineRecall(memory, open_backend("numba"))
     for i, x in enumerate(inputs[:8]):
         cue = degrade_input(x, 0.3, 0.2, rng)
         label, counts = on_engine.recall(cue)
@@ -48,7 +49,7 @@ def test_engine_recall_gives_the_stored_labels_like_the_kernels(stored):
 
 def test_a_new_input_evokes_less_ca1_activity_than_a_stored_one(stored):
     memory, inputs, rng = stored
-    on_engine = EngineRecall(memory)
+    on_engine = EngineRecall(memory, open_backend("numba"))
     familiar = sum(on_engine.recall(x)[1].sum() for x in inputs[:4])
     novel = sum(on_engine.recall(x)[1].sum() for x in random_inputs(N_INPUT, 4, 0.1, rng))
     assert novel < 0.25 * familiar
@@ -56,7 +57,7 @@ def test_a_new_input_evokes_less_ca1_activity_than_a_stored_one(stored):
 
 def test_each_recall_starts_from_rest(stored):
     memory, inputs, _ = stored
-    on_engine = EngineRecall(memory)
+    on_engine = EngineRecall(memory, open_backend("numba"))
     first = on_engine.recall(inputs[1])[1]
     on_engine.recall(inputs[2])
     assert np.array_equal(on_engine.recall(inputs[1])[1], first)

@@ -46,8 +46,7 @@ def all_to_all(n_pre: int, n_post: int, weights: np.ndarray) -> tuple[np.ndarray
     return i32(np.repeat(np.arange(n_pre), n_post)), i32(np.tile(np.arange(n_post), n_pre)), weights
 
 
-def make_spec(rules: str = "reward", noise_mv: float = 0.0, learning: bool = True, dtype: str = "float64",
-              dt_us: int = 1000) -> NetworkSpec:
+def make_spec(rules: str = "reward", noise_mv: float = 0.0, learning: bool = True, dt_us: int = 1000) -> NetworkSpec:
     """input (5) + Poisson (4) -> LIF A (4) <-> LIF B (3); exc and inh ports with different time constants
     (B's tau_inh equals its tau_mem: the equal-tau gain); dense all-to-all and sparse projections."""
     lif_a = LIFParams(tau_mem_ms=10.0, tau_exc_ms=4.0, tau_inh_ms=8.0, v_rest_mv=0.0, v_reset_mv=-1.0,
@@ -76,7 +75,7 @@ def make_spec(rules: str = "reward", noise_mv: float = 0.0, learning: bool = Tru
         PopulationSpec("A", N_A, lif=lif_a),
         PopulationSpec("B", N_B, lif=lif_b, v_init_mv=np.array([4.9, -2.0, 1.0])),
     )
-    return NetworkSpec(pops, projections, readout="B", dt_us=dt_us, learning=learning, dtype=dtype)
+    return NetworkSpec(pops, projections, readout="B", dt_us=dt_us, learning=learning)
 
 
 def random_blocks(seed: int, n_blocks: int, p: float = 0.35):
@@ -103,16 +102,28 @@ def csr_order(spec: NetworkSpec) -> np.ndarray:
     return np.concatenate(parts).astype(np.int64)
 
 
-def load(spec: NetworkSpec, seed: int) -> NumbaBackend:
-    backend = NumbaBackend()
+def load(spec: NetworkSpec, seed: int, dtype: str = "float64") -> NumbaBackend:
+    backend = NumbaBackend(dtype)
     backend.load(spec, seed)
     return backend
 
 
+def flat_state(backend: NumbaBackend) -> dict[str, np.ndarray]:
+    """The back end's whole-network arrays (global neuron ids, synapses in CSR order): its internals, which
+    only this back end's own tests read."""
+    return {key: np.array(value, copy=True) for key, value in (
+        ("weight_mv", backend.syn.weight_mv), ("eligibility", backend.syn.eligibility),
+        ("v_mv", backend.neurons.v_mv), ("g_exc_mv", backend.neurons.g_exc_mv), ("g_inh_mv", backend.neurons.g_inh_mv),
+        ("refractory_left", backend.neurons.refractory_left), ("next_tick", backend.neurons.next_tick),
+        ("pre_trace", backend.traces.pre), ("post_trace", backend.traces.post), ("tick", backend.tick),
+        ("reward_baseline", backend.reward_baseline), ("rng_state", backend.rng_state))}
+
+
 def assert_same_as_reference(backend: NumbaBackend, ref: NaiveNetwork, spec: NetworkSpec, atol: float = 1e-9) -> None:
     for proj in spec.projections:
-        np.testing.assert_allclose(backend.weights(proj.name), ref.projection(proj.name).weight, rtol=0, atol=atol)
-    state = backend.state()
+        np.testing.assert_allclose(backend.read(f"projection/{proj.name}/weight_mv"), ref.projection(proj.name).weight,
+                                   rtol=0, atol=atol)
+    state = flat_state(backend)
     order = csr_order(spec)
     np.testing.assert_allclose(state["weight_mv"], np.array(ref.weight)[order], rtol=0, atol=atol)
     np.testing.assert_allclose(state["eligibility"], np.array(ref.eligibility)[order], rtol=0, atol=atol)
@@ -132,10 +143,10 @@ def assert_same_as_reference(backend: NumbaBackend, ref: NaiveNetwork, spec: Net
 def test_numba_backend_matches_reference(rules, learning, noise_mv):
     spec = make_spec(rules, noise_mv=noise_mv, learning=learning)
     backend = load(spec, seed=4)
-    assert [backend.proj_dense[c] for c in range(len(PROJECTIONS))] == [p in DENSE for p in PROJECTIONS]
+    assert [backend.net.proj_dense[c] for c in range(len(PROJECTIONS))] == [p in DENSE for p in PROJECTIONS]
     ref = NaiveNetwork(spec, seed=4)
     assert_same_as_reference(backend, ref, spec)  # initial state, incl. the Poisson schedule and v_init_mv
-    w0 = {p.name: backend.weights(p.name) for p in spec.projections}
+    w0 = {p.name: backend.read(f"projection/{p.name}/weight_mv") for p in spec.projections}
     n_out = 0
     for ticks, reward in random_blocks(0, 12):
         out = backend.step(SpikeFrames.from_lists(ticks), reward)
@@ -149,7 +160,7 @@ def test_numba_backend_matches_reference(rules, learning, noise_mv):
     poi, a, b = counts[N_INPUT:N_INPUT + N_POISSON], counts[9:9 + N_A], counts[13:]
     assert poi[2] == 0 and np.all(poi[[0, 1, 3]] > 0)
     assert a.sum() > 20 and b.sum() > 20 and n_out == b.sum()
-    changed = {p: not np.array_equal(w0[p], backend.weights(p)) for p in PROJECTIONS}
+    changed = {p: not np.array_equal(w0[p], backend.read(f"projection/{p}/weight_mv")) for p in PROJECTIONS}
     assert changed == {p: learning and p in PLASTIC for p in PROJECTIONS}
 
 
@@ -163,10 +174,10 @@ def test_set_learning_off_freezes_weights_but_not_traces():
         ref.step(ticks, reward)
     backend.set_learning(False)
     ref.learning = False
-    before = backend.state()
+    before = flat_state(backend)
     for ticks, reward in blocks[4:]:
         assert frames_as_lists(backend.step(SpikeFrames.from_lists(ticks), reward)) == ref.step(ticks, reward)
-    after = backend.state()
+    after = flat_state(backend)
     assert np.array_equal(after["weight_mv"], before["weight_mv"])
     assert np.array_equal(after["reward_baseline"], before["reward_baseline"])
     assert not np.array_equal(after["eligibility"], before["eligibility"])
@@ -175,16 +186,16 @@ def test_set_learning_off_freezes_weights_but_not_traces():
     backend.set_learning(True)
     ticks, reward = blocks[0]
     backend.step(SpikeFrames.from_lists(ticks), 3.0)
-    assert not np.array_equal(backend.state()["weight_mv"], before["weight_mv"])
+    assert not np.array_equal(flat_state(backend)["weight_mv"], before["weight_mv"])
 
 
 def test_pair_stdp_off_line_has_no_effect_on_weights():
     spec = make_spec("pair", learning=False)
     backend = load(spec, seed=2)
-    w0 = backend.state()["weight_mv"]
+    w0 = flat_state(backend)["weight_mv"]
     for ticks, reward in random_blocks(3, 5):
         backend.step(SpikeFrames.from_lists(ticks), reward)
-    state = backend.state()
+    state = flat_state(backend)
     assert np.array_equal(state["weight_mv"], w0)
     assert np.all(state["eligibility"] == 0.0) and state["reward_baseline"][0] == 0.0  # no reward rule
     assert state["post_trace"].max() > 0.0
@@ -213,11 +224,11 @@ def test_float32_runs_and_stays_close_to_float64(noise_mv):
     (a threshold crossing flips), so then only the first blocks are compared."""
     blocks = random_blocks(8, 4 if noise_mv == 0.0 else 2)
     b64 = load(make_spec("reward", noise_mv=noise_mv), seed=6)
-    b32 = load(make_spec("reward", noise_mv=noise_mv, dtype="float32"), seed=6)
-    state32 = b32.state()
+    b32 = load(make_spec("reward", noise_mv=noise_mv), seed=6, dtype="float32")
+    state32 = flat_state(b32)
     for key in ("weight_mv", "v_mv", "g_exc_mv", "g_inh_mv", "pre_trace", "post_trace", "eligibility"):
         assert state32[key].dtype == np.float32, key
-    assert b32.weights("in_A").dtype == np.float32
+    assert b32.read("projection/in_A/weight_mv").dtype == np.float32
     n_spikes = 0
     for ticks, reward in blocks:
         frames = SpikeFrames.from_lists(ticks)
@@ -225,7 +236,7 @@ def test_float32_runs_and_stays_close_to_float64(noise_mv):
         assert frames_as_lists(out32) == frames_as_lists(out64)
         n_spikes += out64.n_spikes
     assert n_spikes > 5
-    s64, s32 = b64.state(), b32.state()
+    s64, s32 = flat_state(b64), flat_state(b32)
     for key in ("weight_mv", "v_mv", "g_exc_mv", "g_inh_mv", "pre_trace", "post_trace", "eligibility"):
         np.testing.assert_allclose(s32[key], s64[key], rtol=1e-5, atol=1e-4, err_msg=key)
     for key in ("refractory_left", "next_tick", "rng_state", "tick", "reward_baseline"):
@@ -244,7 +255,7 @@ def test_state_restore_round_trip_gives_identical_continuation():
     # the same back end rewound, and a fresh one loaded with another seed (another Poisson schedule and RNG),
     # continue identically
     b = load(spec, seed=99)
-    assert not np.array_equal(b.state()["next_tick"], load(spec, seed=3).state()["next_tick"])
+    assert not np.array_equal(b.state()["numba/next_tick"], load(spec, seed=3).state()["numba/next_tick"])
     for backend in (a, b):
         backend.restore(saved)
         again = [frames_as_lists(backend.step(SpikeFrames.from_lists(t), r)) for t, r in blocks[5:]]
@@ -258,12 +269,13 @@ def test_state_restore_round_trip_gives_identical_continuation():
 def test_state_is_a_copy():
     backend = load(make_spec(), seed=0)
     state = backend.state()
-    state["weight_mv"][:] = 123.0
-    assert not np.any(backend.state()["weight_mv"] == 123.0)
+    state["projection/in_A/weight_mv"][:] = 123.0
+    assert not np.any(backend.state()["projection/in_A/weight_mv"] == 123.0)
 
 
-@pytest.mark.parametrize("key", ["weight_mv", "eligibility", "v_mv", "g_inh_mv", "next_tick", "rng_state",
-                                 "refractory_left"])
+@pytest.mark.parametrize("key", ["projection/in_A/weight_mv", "projection/in_B/eligibility", "population/A/v_mv",
+                                 "population/B/g_inh_mv", "numba/next_tick", "numba/rng_state",
+                                 "population/A/refractory_ticks", "network/reward_baseline"])
 def test_restore_wrong_shape_names_the_array(key):
     backend = load(make_spec(), seed=0)
     state = backend.state()
@@ -275,20 +287,47 @@ def test_restore_wrong_shape_names_the_array(key):
     assert all(np.array_equal(before[k], after[k]) for k in before)
 
 
-def test_restore_wrong_dtype_or_missing_array_names_it():
+def test_restore_wrong_type_missing_extra_or_non_finite_array_names_it():
     backend = load(make_spec(), seed=0)
-    state = backend.state()
-    state["refractory_left"] = state["refractory_left"].astype(np.float64)
-    with pytest.raises(ValueError, match="'refractory_left'"):
-        backend.restore(state)
-    state = backend.state()
-    state["v_mv"] = state["v_mv"].astype(np.float32)  # a float32 checkpoint does not fit a float64 network
-    with pytest.raises(ValueError, match="'v_mv'"):
-        backend.restore(state)
-    state = backend.state()
-    del state["post_trace"]
-    with pytest.raises(ValueError, match="'post_trace'"):
-        backend.restore(state)
+    before = backend.state()
+    cases = {
+        "population/A/refractory_ticks": lambda s, k: s.__setitem__(k, s[k].astype(np.float64)),
+        "projection/in_A/weight_mv": lambda s, k: s.__setitem__(k, s[k].astype(np.int64)),
+        "population/A/post_trace": lambda s, k: s.pop(k),
+        "projection/nope/weight_mv": lambda s, k: s.__setitem__(k, np.zeros(3)),
+        "population/B/v_mv": lambda s, k: s[k].__setitem__(0, np.nan),
+    }
+    for key, spoil in cases.items():
+        state = backend.state()
+        spoil(state, key)
+        with pytest.raises(ValueError, match=repr(key)):
+            backend.restore(state)
+    after = backend.state()
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+
+
+def test_portable_state_moves_between_float_types_and_ignores_other_back_ends_extras():
+    """A float32 state restores into a float64 network (and back): the continuation stays close; private
+    arrays of another back end are ignored, and without this back end's own extras it still runs."""
+    spec = make_spec("reward", noise_mv=0.0)
+    blocks = random_blocks(9, 6)
+    b32 = load(spec, seed=3, dtype="float32")
+    for ticks, reward in blocks[:3]:
+        b32.step(SpikeFrames.from_lists(ticks), reward)
+    saved = b32.state()
+    b64 = load(spec, seed=3)
+    b64.restore({**saved, "emulator/core_map": np.zeros(4, np.int16)})
+    for key, value in b64.state().items():
+        if not key.startswith("numba/rng"):
+            np.testing.assert_allclose(value, saved[key], rtol=1e-6, atol=1e-6, err_msg=key)
+    for ticks, reward in blocks[3:]:
+        a, b = b32.step(SpikeFrames.from_lists(ticks), reward), b64.step(SpikeFrames.from_lists(ticks), reward)
+        assert frames_as_lists(a) == frames_as_lists(b)
+    portable = {k: v for k, v in saved.items() if not k.startswith("numba/")}
+    fresh = load(spec, seed=3)
+    fresh.restore(portable)
+    assert int(fresh.state()["network/tick"][0]) == 3 * BLOCK_TICKS
+    assert np.all(fresh.state()["numba/next_tick"] >= 3 * BLOCK_TICKS)  # the Poisson schedule starts from now
 
 
 def run_outputs(seed: int, blocks) -> tuple[list, dict]:
@@ -310,12 +349,12 @@ def test_same_seed_same_outputs_with_noise():
 
 def test_step_before_load_raises():
     with pytest.raises(RuntimeError, match="load"):
-        NumbaBackend().step(SpikeFrames.empty(3), 0.0)
+        NumbaBackend("float64").step(SpikeFrames.empty(3), 0.0)
 
 
-def test_weights_unknown_projection_raises():
-    with pytest.raises(ValueError, match="'nope'"):
-        load(make_spec(), seed=0).weights("nope")
+def test_read_unknown_array_raises():
+    with pytest.raises(ValueError, match="'projection/nope/weight_mv'"):
+        load(make_spec(), seed=0).read("projection/nope/weight_mv")
 
 
 def one_to_one(port: str, weight: float, lif: LIFParams) -> NetworkSpec:
@@ -347,7 +386,7 @@ def test_each_port_follows_its_own_time_constant(port, tau_exc, tau_inh):
     backend.step(SpikeFrames.from_lists([[0]]), 0.0)
     for n in range(1, 40):
         backend.step(SpikeFrames.from_lists([[]]), 0.0)
-        state = backend.state()
+        state = flat_state(backend)
         if math.isclose(tau_x, tau_m):
             v = w * n / tau_m * math.exp(-n / tau_m)
         else:
@@ -397,7 +436,7 @@ def test_ragged_projection_that_looks_dense_propagates_to_the_right_neurons():
     ref = NaiveNetwork(spec, seed=0)
     ref.step([[0]], 0.0)
     assert ref.g_exc == [0.0, 0.0, 4.0, 2.0, 0.0, 0.0]
-    assert backend.state()["g_exc_mv"].tolist() == ref.g_exc
+    assert flat_state(backend)["g_exc_mv"].tolist() == ref.g_exc
 
 
 def test_pair_and_reward_stdp_can_share_a_network():

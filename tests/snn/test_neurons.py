@@ -29,7 +29,7 @@ def lif_threshold(v, refractory_left, lo, hi, v_th, v_reset, refractory_ticks, s
         return n_spiked
     return spikes_from_flags(fired, n_fired, v, refractory_left, lo, hi, v_reset, refractory_ticks, spiked, n_spiked)
 from snn.neuron_models import lif_exact_integrate as lif_integrate  # noqa: E402  (what run_ticks calls)
-from snn.numba_backend import lif_row  # noqa: E402
+from snn.compile import lif_row  # noqa: E402
 from snn.rng import make_rng_state  # noqa: E402
 from snn.spec import LIFParams  # noqa: E402
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from snn.frames import SpikeFrames
-from snn.numba_backend import NumbaBackend
+from edge.backends import open_backend
 from snn.spec import PairSTDP, RewardSTDP
 from snn.spec_dict import spec_from_dict
 
@@ -40,7 +40,7 @@ def test_connectivity_rules_and_weights():
 
 
 def test_spec_from_dict_runs_on_the_numba_backend():
-    backend = NumbaBackend()
+    backend = open_backend("numba?dtype=float64")
     backend.load(spec_from_dict(small()), seed=0)
     out = backend.step(SpikeFrames.empty(200), 0.0)
     assert out.n_spikes > 0
@@ -79,6 +79,6 @@ def test_models_stp_and_delays_from_tables():
     spec = spec_from_dict(data)
     assert spec.populations[0].stp.u_base == 0.2 and spec.populations[1].model.d == 6.0
     assert spec.projections[0].delay_ticks == 3
-    backend = NumbaBackend()
+    backend = open_backend("numba?dtype=float64")
     backend.load(spec, seed=0)
     backend.step(SpikeFrames.empty(100), 0.0)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from snn.frames import SpikeFrames
-from snn.numba_backend import NumbaBackend
+from edge.backends import open_backend
 from snn.spec import LIFParams, NetworkSpec, PopulationSpec, ProjectionSpec, RewardSTDP
 
 
@@ -84,9 +84,9 @@ def with_population(index: int, **changes) -> NetworkSpec:
 
 def test_valid_spec_passes_and_loads():
     spec().validate()
-    backend = NumbaBackend()
+    backend = open_backend("numba?dtype=float64")
     backend.load(spec(), seed=0)
-    assert backend.n_readout == 2 and backend.n_input == 3
+    assert backend.step(SpikeFrames.from_lists([[0, 2]]), 0.0).n_ticks == 1
 
 
 @pytest.mark.parametrize(
@@ -113,7 +113,6 @@ def test_valid_spec_passes_and_loads():
          r"projection 'in_hid'\.plasticity\.tau_eligibility_ms"),
         (lambda: with_projection(0, plasticity=RewardSTDP(w_min_mv=2.0, w_max_mv=1.0)),
          r"projection 'in_hid'\.plasticity\.w_max_mv"),
-        (lambda: with_projection(1, plasticity=RewardSTDP(tau_pre_ms=5.0)), "must share tau_pre_ms"),
     ],
 )
 def test_validate_errors_name_the_owner_and_key(bad, message):
@@ -121,7 +120,23 @@ def test_validate_errors_name_the_owner_and_key(bad, message):
     with pytest.raises(ValueError, match=message):
         bad_spec.validate()
     with pytest.raises(ValueError, match=message):
-        NumbaBackend().load(bad_spec, seed=0)
+        open_backend("numba?dtype=float64").load(bad_spec, seed=0)
+
+
+def test_numba_limits_are_the_back_ends_not_the_specs():
+    """Per-neuron traces are a numba choice: the spec is valid, the numba back end refuses it in one line."""
+    bad_spec = with_projection(1, plasticity=RewardSTDP(tau_pre_ms=5.0))
+    bad_spec.validate()
+    with pytest.raises(ValueError, match="numba backend: plastic projections must share tau_pre_ms"):
+        open_backend("numba").load(bad_spec, seed=0)
+
+
+def test_structure_hash_ignores_weights_but_not_structure():
+    base = spec()
+    assert base.structure_sha256() == with_projection(0, weight_mv=base.projections[0].weight_mv + 1.0).structure_sha256()
+    assert base.structure_sha256() != with_projection(0, post_idx=base.projections[0].post_idx[::-1].copy()).structure_sha256()
+    assert base.structure_sha256() != with_population(1, lif=LIFParams(tau_mem_ms=11.0)).structure_sha256()
+    assert base.structure_sha256() != spec(dt_us=500).structure_sha256()
 
 
 def test_offsets_and_sizes():

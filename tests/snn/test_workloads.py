@@ -5,27 +5,28 @@ import numpy as np
 import pytest
 
 from snn.frames import SpikeFrames
-from snn.numba_backend import NumbaBackend
+from edge.backends import open_backend
+from snn.backend import Backend
 from snn.workloads import bernoulli_pairs, cuba_spec, stdp_spec
 
 
-def run(spec, ticks: int) -> tuple[NumbaBackend, SpikeFrames]:
-    backend = NumbaBackend()
+def run(spec, ticks: int, dtype: str = "float64") -> tuple[Backend, SpikeFrames]:
+    backend = open_backend(f"numba?dtype={dtype}")
     backend.load(spec, seed=0)
     return backend, backend.step(SpikeFrames.empty(ticks), 0.0)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_w1_mean_rate_over_five_graphs_is_in_the_band(dtype):
-    rates = [run(cuba_spec(4000, seed=s, dtype=dtype), 10_000)[1].n_spikes / 4000 for s in range(5)]
+    rates = [run(cuba_spec(4000, seed=s), 10_000, dtype)[1].n_spikes / 4000 for s in range(5)]
     assert 5.5 <= np.mean(rates) <= 5.9, rates
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_w2_rate_and_final_weight(dtype):
-    backend, spikes = run(stdp_spec(dtype=dtype), 20_000)
+    backend, spikes = run(stdp_spec(), 20_000, dtype)
     assert 6.5 <= spikes.n_spikes / 400 / 10.0 <= 6.9
-    assert abs(float(np.mean(backend.weights("input_exc"))) - 0.24) < 0.01
+    assert abs(float(np.mean(backend.read("projection/input_exc/weight_mv"))) - 0.24) < 0.01
 
 
 def test_bernoulli_graph_has_the_right_density_and_no_repeated_pair():
