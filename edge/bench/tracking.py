@@ -39,9 +39,7 @@ def run_one(config: Config, seed: int, mode: str, sim_seconds: float) -> dict:
 
 def input_weights(backend) -> np.ndarray:
     """The learned input -> motor weights (mV, one per synapse in the spec's order)."""
-    if hasattr(backend, "read"):
-        return backend.read("projection/input_motor/weight_mv")
-    return backend.weights("input_motor")
+    return backend.read("projection/input_motor/weight_mv")
 
 
 def _job(args: tuple) -> dict:

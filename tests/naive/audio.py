@@ -1,6 +1,6 @@
 """Plain-Python references for the audio path: snn.cochlea_kernels (gammatone_envelopes, compress_adapt),
-snn.utterance_kernels (segment_ticks) and snn.word_net_kernels (integrate_readout,
-apply_modulated_eligibility).
+snn.utterance_kernels (segment_ticks) and the word network's non-leaky integrate-and-fire readout
+(integrate_readout_ref, what snn.word_net runs on the engine).
 
 Loops over Python floats and complex numbers, no NumPy arithmetic and no Numba. State is held in plain
 lists (or a small dict) that the functions update in place, like the kernels update their arrays, so a
@@ -144,13 +144,3 @@ def integrate_readout_ref(ticks, weights, threshold: float, membrane_v=None, spi
                 v[c] -= threshold
                 counts[c] += 1
     return v, counts
-
-
-def apply_modulated_eligibility_ref(weights, pre_ids, eligibility, dopamine, learning_rate: float) -> None:
-    """w[j][c] += learning_rate * eligibility[k] * dopamine[c] for j = pre_ids[k], every c with nonzero
-    dopamine (``weights`` is a list of lists, updated in place)."""
-    for k, j in enumerate(pre_ids):
-        tag = learning_rate * float(eligibility[k])
-        for c in range(len(dopamine)):
-            if dopamine[c] != 0.0:
-                weights[j][c] += tag * float(dopamine[c])

@@ -14,7 +14,6 @@ from naive import audio as ref  # noqa: E402
 from snn.frames import SpikeFrames  # noqa: E402
 from snn.utterance import Utterance, replay_frames  # noqa: E402
 from snn.word_net import WordNet, WordNetConfig  # noqa: E402
-from snn.word_net_kernels import apply_modulated_eligibility, integrate_readout  # noqa: E402
 
 N_INPUTS = 12
 CONFIG = WordNetConfig(n_classes=3, n_bins=4, replay_ticks=16, threshold=1.0, learning_rate=1.0, margin=0.05,
@@ -23,46 +22,6 @@ CONFIG = WordNetConfig(n_classes=3, n_bins=4, replay_ticks=16, threshold=1.0, le
 
 def as_lists(frames: SpikeFrames) -> list[list[int]]:
     return [frames.tick(k).tolist() for k in range(frames.n_ticks)]
-
-
-# ---------------------------------------------------------------- kernels against the references
-
-
-@pytest.mark.parametrize("seed", range(3))
-def test_integrate_readout_matches_reference(seed):
-    gen = np.random.default_rng(seed)
-    n_map, n_out, n_ticks = 20, 3, 25
-    weights = gen.normal(0.1, 0.6, (n_map, n_out))
-    ticks = [sorted(gen.choice(n_map, int(gen.integers(0, 6)), replace=True).tolist()) for _ in range(n_ticks)]
-    frames = SpikeFrames.from_lists(ticks)
-    v0 = gen.normal(0, 0.5, n_out)
-    membrane_v = v0.copy()
-    counts = np.array([1, 0, 2], dtype=np.int64)
-    integrate_readout(frames.tick_ptr, frames.neuron_ids, weights, 0.7, membrane_v, counts)
-    v_ref, counts_ref = ref.integrate_readout_ref(ticks, weights.tolist(), 0.7, v0.tolist(), [1, 0, 2])
-    np.testing.assert_allclose(membrane_v, v_ref, rtol=1e-12, atol=1e-12)
-    assert counts.tolist() == counts_ref
-    assert sum(counts_ref) > 3
-    # non-leaky, no floor: threshold * spikes + membrane is the exact total input
-    total = v0 + np.array([0.7, 0.0, 1.4]) + sum(weights[j] for tick in ticks for j in tick)
-    np.testing.assert_allclose(0.7 * counts + membrane_v, total, rtol=1e-12, atol=1e-12)
-
-
-@pytest.mark.parametrize("seed", range(3))
-def test_apply_modulated_eligibility_matches_reference(seed):
-    gen = np.random.default_rng(seed)
-    weights = gen.normal(0, 1, (15, 4))
-    pre_ids = np.sort(gen.choice(15, 6, replace=False)).astype(np.int32)
-    eligibility = gen.uniform(0, 1, 6)
-    dopamine = np.array([0.0, 1.0, -1.0, 0.0])
-    expected = weights.tolist()
-    ref.apply_modulated_eligibility_ref(expected, pre_ids.tolist(), eligibility.tolist(), dopamine.tolist(), 0.3)
-    before = weights.copy()
-    apply_modulated_eligibility(weights, pre_ids, eligibility, dopamine, 0.3)
-    np.testing.assert_allclose(weights, expected, rtol=1e-12, atol=1e-15)
-    untouched = np.setdiff1d(np.arange(15), pre_ids)
-    assert np.array_equal(weights[untouched], before[untouched])
-    assert np.array_equal(weights[:, [0, 3]], before[:, [0, 3]])
 
 
 # ---------------------------------------------------------------- synthetic classes
