@@ -131,11 +131,13 @@ class EngineRecall:
         self.n_ticks = int(n_ticks)
         self.backend = backend
         self.backend.load(self.spec, seed)
-        self._rest = self.backend.state()
+        # recall changes no weight: only the neurons' state (and the clock) go back to rest between recalls
+        self._rest = {k: v for k, v in self.backend.state().items() if not k.startswith("projection/")}
         self._n_labels = self.spec.population("ca1").size
 
     def recall(self, x: np.ndarray) -> tuple[int, np.ndarray]:
         """(the label whose CA1 cell fired most, or -1 when none fired; the CA1 spike counts) for input ``x``."""
-        self.backend.restore(self._rest)
+        for name, value in self._rest.items():
+            self.backend.write(name, value)
         counts = self.backend.step(cue_frames(self.memory, x, self.n_ticks), 0.0).counts(self._n_labels)
         return (int(np.argmax(counts)) if counts.max() > 0 else -1), counts
