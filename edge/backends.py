@@ -2,8 +2,8 @@
 
 A URL is a back-end name with options, or a scheme with a device path and options::
 
-    numba                                   the reference back end, float32 state
-    numba?dtype=float64                     the same in float64
+    numba                                   the reference back end, float64 state
+    numba?dtype=float32                     the same in float32 (faster on large networks)
     emulator?profile=loihi&strict=1         (the fixed-point core emulator; not in this version yet)
     serial:///dev/ttyACM0?baud=921600       (a board over pyserial; not in this version yet)
 
@@ -32,7 +32,7 @@ class BackendKind:
 
 
 BACKENDS: dict[str, BackendKind] = {
-    "numba": BackendKind("snn.numba_backend", "NumbaBackend", {"dtype": ("float32", "float64")}, {"dtype": "float32"}),
+    "numba": BackendKind("snn.numba_backend", "NumbaBackend", {"dtype": ("float32", "float64")}, {"dtype": "float64"}),
 }
 PLANNED = ("emulator", "serial")
 

@@ -23,8 +23,8 @@ ENCODER_DEFAULTS = {"rate": {"max_rate_hz": 1000.0}, "delta": {"threshold": 0.05
 """bench fsdd --encoder: parameters that suit the compressed envelope (about 0-8, times the gain 0.25)."""
 
 
-BACKEND_HELP = ("back end URL (default: [backend] url of the config, else 'numba'): 'numba' (float32 state), "
-                "'numba?dtype=float64'")
+BACKEND_HELP = ("back end URL (default: [backend] url of the config, else 'numba'): 'numba' (float64 state), "
+                "'numba?dtype=float32'")
 
 
 def _positive(text: str) -> float:
@@ -223,7 +223,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from edge.bench.engine import compare_brian2, run_workload
 
         n = args.N if args.name == "cuba" else None
-        url = _backend_url(args, f"numba?dtype={args.dtype}" if args.dtype else "numba")
+        url = _backend_url(args, f"numba?dtype={args.dtype or 'float32'}")
         summary = run_workload(args.name, n, url=url)
         print(f"bench {args.name}: {summary['wall_s']} s simulated loop, {summary['rate_hz']} Hz", file=sys.stderr)
         if args.compare == "brian2":
@@ -236,6 +236,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from edge.bench.encoders import encoders_benchmark
 
         summary = encoders_benchmark()
+    elif args.name == "replay":
+        from edge.bench.replay import replay_benchmark
+
+        data = Path(args.data or os.environ.get("NEUROEDGE_DATA", "../shared/data"))
+        summary = replay_benchmark(data, args.copies, args.repeats, _config(args))
     else:
         from edge.bench.decode import decode_benchmark
 
@@ -319,11 +324,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_listen)
 
     p = sub.add_parser("bench", help="run a benchmark; the last stdout line is one JSON object")
-    p.add_argument("name", choices=["tracking", "decode", "cuba", "stdp", "encoders", "fsdd", "memory"],
+    p.add_argument("name", choices=["tracking", "decode", "cuba", "stdp", "encoders", "fsdd", "memory", "replay"],
                    help="tracking: on-line learning of the tracking task; decode: event decoding and filter speed; "
                         "cuba / stdp: the W1 / W2 workloads of WORKLOADS.md; encoders: spike encoders' error and rate; "
                         "fsdd: spoken digits learned with local rules (accuracy, front-end and inference speed); "
-                        "memory: the hippocampal memory's capacity, noise tolerance, novelty and speed")
+                        "memory: the hippocampal memory's capacity, noise tolerance, novelty and speed; "
+                        "replay: end-to-end replay speed on evt2.raw tiled --copies times (data from --data)")
     p.add_argument("--config", help="TOML config file (default: built-in)")
     p.add_argument("--seeds", type=int, default=5, help="number of seeds (default: %(default)s)")
     p.add_argument("--sim-seconds", type=_positive, default=120.0, help="simulated seconds per run (default: %(default)s)")
@@ -332,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=2, help="tracking: worker processes (default: %(default)s)")
     p.add_argument("--N", type=int, default=4000, help="cuba: number of neurons (default: %(default)s)")
     p.add_argument("--dtype", choices=["float64", "float32"],
-                   help="cuba / stdp: shorthand for --backend 'numba?dtype=DTYPE' (default: float32)")
+                   help="cuba / stdp: shorthand for --backend 'numba?dtype=DTYPE' (default for these: float32)")
     p.add_argument("--backend", metavar="URL", help=BACKEND_HELP)
     p.add_argument("--compare", choices=["brian2"], help="cuba / stdp: run the same workload in Brian2 "
                    "cpp_standalone in the same run (its own virtual environment, created on first use)")
@@ -340,6 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "weight distribution; fsdd: confusion matrix; memory: recall against load and accuracy against noise (PNG)")
     p.add_argument("--data", help="decode: shared data folder (default: $NEUROEDGE_DATA or ../shared/data)")
     p.add_argument("--min-events", type=int, default=50_000_000, help="decode: events per measurement (default: %(default)s)")
+    p.add_argument("--copies", type=int, default=50, help="replay: copies of evt2.raw tiled end to end (default: %(default)s)")
+    p.add_argument("--repeats", type=int, default=5, help="replay: timed replays after one warm-up; the fastest "
+                   "is reported (default: %(default)s)")
     p.add_argument("--train", help="fsdd: folder of {digit}_{speaker}_{index}.wav files to train on "
                    "(default: indices 5-49 of the shared recordings)")
     p.add_argument("--test", help="fsdd: folder whose FSDD-named files are the test set (default: indices 0-4 of the "

@@ -1,6 +1,7 @@
 """NumPy ``.npy`` files of structured events (fields t, x, y, p or dv-processing's timestamp, x, y, polarity).
 
-The file is memory-mapped and converted to EVENT_DTYPE one batch at a time, checking every batch.
+The file is memory-mapped and read one batch at a time, checking every batch: a file already in the
+EVENT_DTYPE layout is passed on as zero-copy views checked by one Numba pass; other layouts are converted.
 """
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from numba import njit
 
 from sensors.types import EVENT_DTYPE, EventBatch, Geometry, SourceError
 
@@ -16,6 +18,62 @@ NPY_FIELD_SETS = (("t", "x", "y", "p"), ("timestamp", "x", "y", "polarity"))
 """Accepted field names, mapped in order onto EVENT_DTYPE's t, x, y, p."""
 DEFAULT_BATCH_EVENTS = 1 << 20
 _INT64_MAX = np.iinfo(np.int64).max
+_CHECK_STRETCH = 4096
+"""Events checked branch-free together by ``_first_bad_event`` before it looks for the culprit."""
+
+
+@njit(cache=True)
+def _first_bad_event(words: np.ndarray, width: int, height: int, last_t_us: int) -> int:
+    """Index of the first event with x outside 0..width-1, y outside 0..height-1, p not 0 or 1, or t (µs)
+    below the previous event's (``last_t_us`` before the first event); -1 when every event passes.
+
+    ``words`` is a contiguous EVENT_DTYPE array viewed as int64: per event, ``t`` then the little-endian
+    word holding x (bits 0-15), y (16-31) and p (32-39). Read as unsigned fields, a negative x, y or p is
+    huge, so one comparison covers both bounds. Each stretch of ``_CHECK_STRETCH`` events is tested
+    without branches; only a stretch that fails is searched event by event.
+    """
+    w = np.uint64(width)
+    h = np.uint64(height)
+    n = words.shape[0] // 2
+    prev = last_t_us
+    for start in range(0, n, _CHECK_STRETCH):
+        stop = min(n, start + _CHECK_STRETCH)
+        bad = words[2 * start] < prev
+        for i in range(start + 1, stop):
+            v = np.uint64(words[2 * i + 1])
+            bad |= ((v & np.uint64(0xFFFF)) >= w) | (((v >> np.uint64(16)) & np.uint64(0xFFFF)) >= h) \
+                | (((v >> np.uint64(32)) & np.uint64(0xFF)) > np.uint64(1)) | (words[2 * i] < words[2 * i - 2])
+        v = np.uint64(words[2 * start + 1])
+        bad |= ((v & np.uint64(0xFFFF)) >= w) | (((v >> np.uint64(16)) & np.uint64(0xFFFF)) >= h) \
+            | (((v >> np.uint64(32)) & np.uint64(0xFF)) > np.uint64(1))
+        if bad:
+            for i in range(start, stop):
+                v = np.uint64(words[2 * i + 1])
+                t = words[2 * i]
+                if ((v & np.uint64(0xFFFF)) >= w or ((v >> np.uint64(16)) & np.uint64(0xFFFF)) >= h
+                        or ((v >> np.uint64(32)) & np.uint64(0xFF)) > np.uint64(1) or t < prev):
+                    return i
+                prev = t
+        prev = words[2 * stop - 2]
+    return -1
+
+
+_VIEWABLE = (("<i8",), ("<i2", "<u2"), ("<i2", "<u2"), ("i1", "u1"))
+"""Field types (t, x, y, p) that can be read through an EVENT_DTYPE view: an unsigned x, y or p too large
+for the signed view reads negative and is refused like any value off the sensor."""
+
+
+def _event_view(array: np.ndarray, fields: tuple[str, str, str, str]) -> np.ndarray | None:
+    """``array`` viewed as EVENT_DTYPE when its 16-byte records hold t, x, y, p at EVENT_DTYPE's offsets
+    with the types of ``_VIEWABLE``, else None (the fields are then converted batch by batch)."""
+    dtype = array.dtype
+    if dtype.itemsize != EVENT_DTYPE.itemsize:
+        return None
+    for name, want, types in zip(fields, EVENT_DTYPE.names, _VIEWABLE):
+        field_type, offset = dtype.fields[name][:2]
+        if offset != EVENT_DTYPE.fields[want][1] or field_type.str.replace("|", "") not in types:
+            return None
+    return np.asarray(array.view(EVENT_DTYPE))  # plain ndarray views of the memmap: cheaper to slice
 
 
 def sniff(head: bytes) -> bool:
@@ -47,7 +105,8 @@ def _load(path: Path) -> np.ndarray:
     if path.is_dir():
         raise SourceError(f"{path}: is a directory, not a recording")
     try:
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
+        # copy-on-write: batches are writable views, and the file is never written
+        array = np.load(path, mmap_mode="c", allow_pickle=False)
     except FileNotFoundError:
         raise SourceError(f"{path}: no such file") from None
     except EOFError:
@@ -80,7 +139,9 @@ class NpyEventsSource:
 
     Geometry comes from the caller, else from a sidecar ``<file>.json`` with ``width`` and ``height``;
     it is never inferred from the events. Each batch is checked (x < width, y < height, p in {0, 1},
-    t non-decreasing µs) and a violation raises SourceError naming the field.
+    t non-decreasing µs) and a violation raises SourceError naming the field. A file whose records
+    already have EVENT_DTYPE's layout (``_VIEWABLE``) yields views of the copy-on-write memory map: no
+    copy, memory bounded by the page cache, batches writable and still valid after ``close()``.
 
     Parameters
     ----------
@@ -109,6 +170,7 @@ class NpyEventsSource:
             )
         self.geometry = geometry
         self._array: np.ndarray | None = array
+        self._events = _event_view(array, self._fields)
         self._batch_events = batch_events
         self._pos = 0
         self._last_t: int | None = None
@@ -120,11 +182,33 @@ class NpyEventsSource:
                 f"{self.path}: event {start + bad}: field '{field}' = {column[bad]} is outside {low}..{high}"
             )
 
+    def _refuse(self, index: int) -> SourceError:
+        """The error for event ``index``, the first one ``_first_bad_event`` refused, naming its field and
+        its value as stored in the file."""
+        f_t, f_x, f_y, f_p = self._fields
+        g = self.geometry
+        event = self._array[index]
+        for name, high in ((f_x, g.width - 1), (f_y, g.height - 1), (f_p, 1)):
+            if not 0 <= event[name] <= high:
+                return SourceError(f"{self.path}: event {index}: field '{name}' = {event[name]} is outside 0..{high}")
+        return SourceError(f"{self.path}: event {index}: field '{f_t}' goes backwards in time")
+
     def read(self) -> EventBatch | None:
         """The next batch of up to ``batch_events`` events, or None at the end of the array."""
         if self._array is None:
             raise SourceError(f"{self.path}: read() after close()")
         start = self._pos
+        if self._events is not None:
+            events = self._events[start : start + self._batch_events]
+            if len(events) == 0:
+                return None
+            self._pos += len(events)
+            last_t = self._last_t if self._last_t is not None else int(events[0]["t"])
+            bad = _first_bad_event(events.view(np.int64), self.geometry.width, self.geometry.height, last_t)
+            if bad >= 0:
+                raise self._refuse(start + bad)
+            self._last_t = int(events[-1]["t"])
+            return EventBatch(events, self.geometry)
         chunk = self._array[start : start + self._batch_events]
         if len(chunk) == 0:
             return None
@@ -153,7 +237,7 @@ class NpyEventsSource:
 
     def close(self) -> None:
         """Release the memory map; further ``read()`` calls raise SourceError."""
-        self._array = None
+        self._array = self._events = None
 
     def __enter__(self) -> NpyEventsSource:
         return self

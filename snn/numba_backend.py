@@ -7,7 +7,7 @@ order; ``population/<name>/v_mv``, ``g_exc_mv``, ``g_inh_mv``, ``refractory_tick
 threshold offset, lif_adapt: adaptation current, izhikevich: recovery variable, all mV), ``pre_trace``,
 ``post_trace`` (and ``*_slow`` with triplet STDP), ``stp_u``, ``stp_x``; ``network/reward_baseline``,
 ``network/tick`` — and this back end's private extras under ``numba/`` (Poisson schedule, delay rings, STP
-spike times, RNG), which other back ends ignore. Float state is float32 (the default) or float64.
+spike times, RNG), which other back ends ignore. Float state is float64 (the default) or float32.
 """
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ class NumbaBackend:
 
     name = "numba"
 
-    def __init__(self, dtype: str = "float32") -> None:
+    def __init__(self, dtype: str = "float64") -> None:
         if dtype not in DTYPES:
             raise ValueError(f"numba backend: dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
         self.dtype = np.dtype(dtype)

@@ -19,7 +19,8 @@ NETWORK = Path(__file__).resolve().parents[2] / "launch" / "networks" / "trackin
 
 
 @pytest.mark.parametrize("url, canonical", [
-    ("numba", "numba?dtype=float32"),
+    ("numba", "numba?dtype=float64"),
+    ("numba?dtype=float32", "numba?dtype=float32"),
     ("numba?dtype=float64", "numba?dtype=float64"),
 ])
 def test_good_urls_have_a_canonical_form(url, canonical):
@@ -70,7 +71,7 @@ def driver(tmp_path: Path, url: str, network: str = "") -> EventDriver:
 
 
 def test_float32_checkpoint_resumes_in_float64_and_continues(tmp_path):
-    a = driver(tmp_path, "numba")
+    a = driver(tmp_path, "numba?dtype=float32")
     for _ in range(30):
         a.step()
     path = a.save(tmp_path / "state.ckpt")

@@ -117,7 +117,7 @@ def test_replay_json_is_deterministic_for_a_seed(tmp_path):
                 "actions_sha256", "backend"):
         assert key in first, key
     assert first["input"] == str(helpers.dvs_path())
-    assert first["format"] == "aedat4" and first["backend"] == "numba?dtype=float32"
+    assert first["format"] == "aedat4" and first["backend"] == "numba?dtype=float64"
     assert first["events"] == 473225
     assert first["duration_us"] == 999000
     assert first["ticks"] > 0 and first["actions"] > 0 and first["seed"] == 7

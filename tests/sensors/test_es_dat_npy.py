@@ -477,3 +477,101 @@ def test_dat_mutated_records_only_raise_source_error(tmp_path_factory, mutations
     got = check_fuzzed(DatSource(path, batch_events=16), Geometry(64, 48), cut + 2)
     if not mutations:
         assert len(got) == cut // 8 and None not in got
+
+
+# --- NumPy: the zero-copy path for files already in EVENT_DTYPE's layout -----------------------------------
+
+def random_npy_events(n: int, seed: int = 0, width: int = 64, height: int = 48) -> np.ndarray:
+    gen = np.random.default_rng(seed)
+    events = np.zeros(n, dtype=EVENT_DTYPE)
+    events["t"] = np.sort(gen.integers(0, 10 * n, n))
+    events["x"], events["y"], events["p"] = gen.integers(0, width, n), gen.integers(0, height, n), gen.integers(0, 2, n)
+    return events
+
+
+def save_npy(path: Path, array: np.ndarray, width: int = 64, height: int = 48) -> Path:
+    np.save(path, array)
+    path.with_name(path.name + ".json").write_text(json.dumps({"width": width, "height": height}))
+    return path
+
+
+def with_layout(events: np.ndarray, layout: str) -> np.ndarray:
+    """The same events as EVENT_DTYPE ("view"), unsigned 16-byte records ("unsigned", also viewed) or a
+    layout that must be converted ("convert": wider x and y)."""
+    if layout == "view":
+        return events.copy()
+    if layout == "unsigned":
+        dtype = np.dtype({"names": list("txyp"), "formats": ["<i8", "<u2", "<u2", "u1"], "offsets": [0, 8, 10, 12],
+                          "itemsize": 16})
+    else:
+        dtype = np.dtype(list(zip("txyp", ["<i8", "<i4", "<i4", "i1"])))
+    out = np.zeros(len(events), dtype=dtype)
+    for field in "txyp":
+        out[field] = events[field].astype(out.dtype[field])
+    return out
+
+
+def test_npy_in_event_layout_is_read_as_views_of_the_copy_on_write_map(tmp_path):
+    events = random_npy_events(10_000)
+    path = save_npy(tmp_path / "e.npy", events)
+    source = NpyEventsSource(path, batch_events=3000)
+    batches = []
+    while (batch := source.read()) is not None:
+        batches.append(batch.events)
+    source.close()
+    assert [len(b) for b in batches] == [3000, 3000, 3000, 1000]
+    assert np.array_equal(np.concatenate(batches), events)
+    assert all(b.base is not None and b.base is batches[0].base for b in batches)  # views of one map, no copies
+    batches[0]["x"][0] = 63  # writable, copy-on-write: the file does not change
+    assert np.array_equal(np.load(path), events)
+
+
+@pytest.mark.parametrize("layout", ["view", "unsigned", "convert"])
+def test_npy_layouts_read_the_same_events(tmp_path, layout):
+    events = random_npy_events(5000, seed=1)
+    path = save_npy(tmp_path / "e.npy", with_layout(events, layout))
+    assert np.array_equal(read_all(NpyEventsSource(path, batch_events=777)), events)
+    assert (npy_events._event_view(np.load(path), ("t", "x", "y", "p")) is not None) == (layout != "convert")
+
+
+@pytest.mark.parametrize("layout", ["view", "unsigned", "convert"])
+@pytest.mark.parametrize("index, field, value, message", [
+    (0, "x", 64, "event 0: field 'x' = 64 is outside 0..63"),
+    (4097, "x", -1, "event 4097: field 'x' = -1 is outside 0..63"),
+    (8191, "y", 48, "event 8191: field 'y' = 48 is outside 0..47"),
+    (5000, "p", 2, "event 5000: field 'p' = 2 is outside 0..1"),
+    (9999, "p", -1, "event 9999: field 'p' = -1 is outside 0..1"),
+    (6000, "t", -5, "event 6000: field 't' goes backwards in time"),
+    (4096, "t", -5, "event 4096: field 't' goes backwards in time"),  # the first event of the second batch
+])
+def test_npy_bad_event_is_named_by_index_field_and_stored_value(tmp_path, layout, index, field, value, message):
+    events = random_npy_events(10_000, seed=2)
+    if layout != "view" and value < 0 and field in "xyp":
+        if layout == "unsigned":  # an unsigned field holds no negative value: the largest one instead
+            value = {"x": 65535, "y": 65535, "p": 255}[field]
+            message = message.replace("= -1", f"= {value}")
+    if field == "t":
+        events["t"][index] = events["t"][index - 1] + value
+    stored = with_layout(events, layout)
+    stored[field][index] = value
+    path = save_npy(tmp_path / "bad.npy", stored)
+    source = NpyEventsSource(path, batch_events=4096)
+    with pytest.raises(SourceError) as excinfo:
+        read_all(source)
+    assert one_line_error(excinfo) == f"{path}: {message}"
+
+
+@FUZZ
+@given(n=st.integers(1, 9000), seed=st.integers(0, 2**32 - 1), bad=st.integers(0, 8999),
+       field=st.sampled_from("txyp"), last_t=st.integers(-5, 5))
+def test_first_bad_event_kernel_matches_a_plain_check(n, seed, bad, field, last_t):
+    events = random_npy_events(n, seed=seed, width=30, height=20)
+    gen = np.random.default_rng(seed)
+    if bad < n:  # plant a violation (or a value on the limit, which is fine)
+        events[field][bad] = {"t": int(events["t"][bad]) - int(gen.integers(0, 3)), "x": gen.integers(-2, 32),
+                              "y": gen.integers(-2, 22), "p": gen.integers(-2, 4)}[field]
+    t = events["t"]
+    ok = (events["x"] >= 0) & (events["x"] < 30) & (events["y"] >= 0) & (events["y"] < 20) & (events["p"] >= 0) \
+        & (events["p"] <= 1) & (np.diff(t, prepend=last_t) >= 0)
+    expected = int(np.flatnonzero(~ok)[0]) if not ok.all() else -1
+    assert npy_events._first_bad_event(events.view(np.int64), 30, 20, last_t) == expected

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from sensors.blocks import TimeBlocks
+from sensors.blocks import CUTS_PER_SEARCH, TimeBlocks, _block_cuts, _join
 from sensors.types import EVENT_DTYPE, EventBatch, Geometry, as_events, check_events, empty_events
 
 DV_DTYPE = np.dtype({"names": ["timestamp", "x", "y", "polarity"], "formats": ["<i8", "<i2", "<i2", "i1"],
@@ -192,3 +192,136 @@ def test_time_blocks_gap_gives_empty_windows():
     windows = drain(TimeBlocks(source, 1000, 2))
     assert [t0 for t0, _ in windows] == [1000, 3000, 5000, 7000, 9000]
     assert [len(w) for _, w in windows] == [1, 0, 0, 0, 1]
+
+
+# --- TimeBlocks against the plain concatenate-and-searchsorted slicing ----------------------------------
+
+class ReferenceBlocks:
+    """The obvious slicing: concatenate everything pending, cut with ``np.searchsorted``; read lazily the same way."""
+
+    def __init__(self, source, dt_us: int, block_ticks: int) -> None:
+        self.source, self.dt_us, self.block_us = source, dt_us, dt_us * block_ticks
+        self.pending = np.zeros(0, dtype=EVENT_DTYPE)
+        self.t0_us = self.t_last_us = None
+        self.exhausted = False
+
+    def next_block(self):
+        while not self.exhausted and (self.t0_us is None or self.t_last_us < self.t0_us + self.block_us):
+            batch = self.source.read()
+            if batch is None:
+                self.exhausted = True
+            elif len(batch.events):
+                self.t_last_us = int(batch.events["t"][-1])
+                if self.t0_us is None:
+                    self.t0_us = int(batch.events["t"][0]) // self.dt_us * self.dt_us
+                self.pending = np.concatenate([self.pending, batch.events])
+        if len(self.pending) == 0 and (self.exhausted or self.t0_us is None):
+            return None
+        cut = int(np.searchsorted(self.pending["t"], self.t0_us + self.block_us, side="left"))
+        block, self.pending = self.pending[:cut], self.pending[cut:]
+        t0, self.t0_us = self.t0_us, self.t0_us + self.block_us
+        return t0, EventBatch(block, self.source.geometry)
+
+
+def drain_views(blocks: TimeBlocks, max_windows: int = 100_000) -> list[tuple[int, np.ndarray]]:
+    """Like drain, but keeps the batches as returned (to see which are views of the source's arrays)."""
+    out = []
+    while (item := blocks.next_block()) is not None:
+        out.append((item[0], item[1].events))
+        assert len(out) <= max_windows
+    return out
+
+
+def assert_same_blocks(events: np.ndarray, cuts: list[int], dt_us: int, block_ticks: int) -> list:
+    """TimeBlocks over ``events`` split at ``cuts`` gives the reference's windows; returns them (uncopied)."""
+    got = drain_views(TimeBlocks(ListSource(split(events, cuts), GEOMETRY), dt_us, block_ticks))
+    want = drain(ReferenceBlocks(ListSource(split(events, cuts), GEOMETRY), dt_us, block_ticks), 100_000)
+    assert [t0 for t0, _ in got] == [t0 for t0, _ in want]
+    for (t0, a), (_, b) in zip(got, want):
+        assert a.dtype == EVENT_DTYPE and np.array_equal(a, b), t0
+    return got
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    # steps of 0 give equal times; big steps give gaps of many blocks
+    steps=st.lists(st.one_of(st.integers(0, 3), st.integers(0, 1500), st.sampled_from([0, 1000, 5000, 60_000])),
+                   min_size=1, max_size=200),
+    start=st.integers(0, 10**7),
+    cuts=st.lists(st.integers(0, 200), max_size=40),  # repeated cuts give empty packets
+    dt_us=st.sampled_from([1, 7, 250, 1000]),
+    block_ticks=st.integers(1, 12),
+    on_grid=st.booleans(),
+)
+def test_time_blocks_equal_the_reference_slicing(steps, start, cuts, dt_us, block_ticks, on_grid):
+    block_us = dt_us * block_ticks
+    if on_grid:  # every event exactly on a block boundary, gaps of up to 40 blocks
+        t = (start // block_us + np.cumsum(np.minimum(steps, 40))) * block_us
+    else:
+        t = start + np.cumsum(steps)
+    assume(int(t[-1] - t[0]) // block_us < 20_000)
+    n = len(t)
+    events = make_events(t, np.arange(n) % 10, np.arange(n) % 5, np.arange(n) % 2)
+    assert_same_blocks(events, cuts, dt_us, block_ticks)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    times=st.lists(st.integers(0, 20_000), min_size=1, max_size=150),
+    cuts=st.lists(st.integers(0, 150), max_size=20),
+    dt_us=st.sampled_from([50, 1000]),
+    block_ticks=st.integers(1, 5),
+)
+def test_time_blocks_cut_out_of_order_packets_like_the_reference(times, cuts, dt_us, block_ticks):
+    # against the EventBatch contract, but a RAW file can step back in time: cut exactly as before
+    n = len(times)
+    events = make_events(times, np.arange(n) % 10, np.arange(n) % 5, np.arange(n) % 2)
+    got = assert_same_blocks(events, cuts, dt_us, block_ticks)
+    assert np.array_equal(np.concatenate([w for _, w in got]), events)  # each event once, in read order
+
+
+def test_time_blocks_single_huge_packet_with_more_windows_than_one_search():
+    block_us = 1000
+    n_windows = 3 * CUTS_PER_SEARCH + 17
+    t = np.repeat(np.arange(n_windows) * block_us, 3)  # three events on each window's first µs
+    t[::7] += block_us - 1  # and some on its last
+    t.sort()
+    events = make_events(t, np.arange(len(t)) % 10, np.arange(len(t)) % 5, np.arange(len(t)) % 2)
+    got = assert_same_blocks(events, [], block_us, 1)
+    assert len(got) == n_windows
+    assert all(np.shares_memory(w, events) for _, w in got if len(w))  # views of the packet, no copies
+
+
+def test_time_blocks_join_packets_without_copy_when_they_lie_end_to_end():
+    t = np.arange(0, 100_000, 7)
+    events = make_events(t, np.arange(len(t)) % 10, np.arange(len(t)) % 5, np.arange(len(t)) % 2)
+    cuts = list(range(0, len(t), 333))
+    got = assert_same_blocks(events, cuts, 1000, 5)  # consecutive views of one array, as from a memory map
+    assert all(np.shares_memory(w, events) for _, w in got)
+    copies = [events[a:b].copy() for a, b in zip([0, *cuts[1:]], [*cuts[1:], len(t)])]
+    blocks = TimeBlocks(ListSource(copies, GEOMETRY), 1000, 5)
+    for (t0, w), (_, ref) in zip(drain(blocks), got):
+        assert np.array_equal(w, ref)
+
+
+def test_join_of_strided_or_foreign_pieces_copies_them():
+    events = make_events(np.arange(20), np.arange(20) % 10, np.arange(20) % 5, np.arange(20) % 2)
+    pieces = [events[0:6:2], events[6:10], np.ascontiguousarray(events[10:20])]
+    joined = _join(pieces)
+    assert joined.dtype == EVENT_DTYPE and np.array_equal(joined, np.concatenate(pieces))
+    assert not np.shares_memory(joined, events)
+    adjacent = _join([events[0:5], events[5:9], events[9:20]])
+    assert np.shares_memory(adjacent, events) and np.array_equal(adjacent, events)
+
+
+def test_block_cuts_kernel_matches_searchsorted():
+    gen = np.random.default_rng(4)
+    t = np.sort(gen.integers(0, 50_000, 2000))
+    events = make_events(t, np.zeros(2000), np.zeros(2000), np.zeros(2000))
+    cuts = np.zeros(64, dtype=np.int64)
+    start, t_end, block_us = 100, int(t[100]) + 1, 900
+    n = _block_cuts(events["t"], start, t_end, block_us, cuts)
+    ends = t_end + block_us * np.arange(n)
+    expected = np.maximum(np.searchsorted(t, ends, side="left"), start)
+    assert np.array_equal(cuts[:n], expected)
+    assert n == len(cuts) or cuts[n - 1] == len(t)
