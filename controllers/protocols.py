@@ -13,7 +13,7 @@ from snn.spec import NetworkSpec
 
 @runtime_checkable
 class Encoder(Protocol):
-    """Turns one block of input into input spikes (e.g. ``snn.encode_events.EventPooler`` for events).
+    """Turns one block of input into input spikes (e.g. ``snn.encoding.encode_events.EventPooler`` for events).
 
     What it needs from a network: an input population of exactly ``n_inputs`` neurons (see ``check_inputs``).
     """

@@ -97,7 +97,7 @@ def tracking_network(config: TrackingNetConfig, grid_w: int, grid_h: int, seed: 
 
 
 class PanScene(Protocol):
-    """What the task needs from a closed-loop event source (the built-in scene, ``sensors.scene.SimulatedScene``)."""
+    """What the task needs from a closed-loop event source (the built-in scene, ``sensors.simulated.scene.SimulatedScene``)."""
 
     geometry: object
 

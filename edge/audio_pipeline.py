@@ -11,7 +11,7 @@ import numpy as np
 
 from controllers.action import Action
 from edge.hearing import Hearing, heard_action
-from sensors.audio import AudioFileSource, MicrophoneSource
+from sensors.audio.sources import AudioFileSource, MicrophoneSource
 
 
 @dataclass

@@ -32,7 +32,7 @@ class BackendKind:
 
 
 BACKENDS: dict[str, BackendKind] = {
-    "numba": BackendKind("snn.numba_backend", "NumbaBackend", {"dtype": ("float32", "float64")}, {"dtype": "float64"}),
+    "numba": BackendKind("snn.engine.numba_backend", "NumbaBackend", {"dtype": ("float32", "float64")}, {"dtype": "float64"}),
 }
 PLANNED = ("emulator", "serial")
 

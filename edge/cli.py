@@ -74,7 +74,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     from edge.config import RunConfig
     from edge.replay import replay, replay_audio, replay_speed
-    from sensors.audio import is_audio_path
+    from sensors.audio.sources import is_audio_path
 
     if is_audio_path(args.path):
         config = _config(args)
@@ -108,7 +108,7 @@ def _emit(result: dict, as_json: bool) -> None:
 
 def cmd_info(args: argparse.Namespace) -> int:
     from edge.tools import describe, describe_audio
-    from sensors.audio import is_audio_path
+    from sensors.audio.sources import is_audio_path
 
     _emit(describe_audio(args.path) if is_audio_path(args.path) else describe(args.path, _geometry(args)), args.json)
     return 0
@@ -173,7 +173,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 
 def cmd_audio(args: argparse.Namespace) -> int:
-    from sensors.audio import list_input_devices
+    from sensors.audio.sources import list_input_devices
 
     devices = list_input_devices()
     if args.json:

@@ -14,10 +14,10 @@ from controllers.decode import PanDecoderConfig
 from controllers.tracking import TrackingNetConfig
 from edge.bus import BusAddresses
 from edge.filters_config import FiltersConfig
-from sensors.scene import SceneConfig
+from sensors.simulated.scene import SceneConfig
 from sensors.source import parse_geometry
-from snn.encode_events import PoolingConfig
-from snn.hippocampus import HippocampusConfig
+from snn.encoding.encode_events import PoolingConfig
+from snn.memory.hippocampus import HippocampusConfig
 
 
 class ConfigError(Exception):
@@ -155,7 +155,7 @@ class MemoryConfig:
     a window is not shown to the memory at all (silence stores no junk); ``max_load`` the patterns per CA3
     cell after which nothing more is stored (a clipped-Hebbian memory past its capacity recalls nothing
     well, so a long-running daemon stops storing and says so: ``memory_full`` in status); ``hippocampus``
-    the ``[memory.hippocampus]`` parameters (snn.hippocampus.HippocampusConfig)."""
+    the ``[memory.hippocampus]`` parameters (snn.memory.hippocampus.HippocampusConfig)."""
 
     enabled: bool = False
     window_ms: float = 50.0

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sensors.filters import (
+from sensors.filtering.filters import (
     BackgroundActivityConfig, BackgroundActivityFilter, DownsampleConfig, DownsampleFilter, FilterChain,
     HotPixelConfig, HotPixelFilter, PolarityConfig, PolarityFilter, RefractoryConfig, RefractoryFilter,
     RegionConfig, RegionFilter,

@@ -21,12 +21,12 @@ from pathlib import Path
 from controllers.action import Action
 from edge.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from edge.memory_stage import MemoryStage, split_memory, with_memory
-from sensors.audio import AudioFileSource, audio_stats
-from sensors.audio_types import AudioChunk, check_chunk
-from snn.cochlea import CochleaConfig
-from snn.encode_audio import AudioEncoder, AudioEncoderConfig
-from snn.utterance import SegmenterConfig, Utterance, UtteranceSegmenter
-from snn.word_net import Decision, WordNet, WordNetConfig
+from sensors.audio.sources import AudioFileSource, audio_stats
+from sensors.audio.types import AudioChunk, check_chunk
+from snn.encoding.cochlea import CochleaConfig
+from snn.encoding.encode_audio import AudioEncoder, AudioEncoderConfig
+from snn.hearing.utterance import SegmenterConfig, Utterance, UtteranceSegmenter
+from snn.hearing.word_net import Decision, WordNet, WordNetConfig
 
 MODEL_KIND = "hearing"
 FSDD_NAME = re.compile(r"^(\d)_([A-Za-z]+)_(\d+)\.wav$")

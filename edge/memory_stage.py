@@ -1,9 +1,9 @@
-"""The hippocampal memory in the loop: encoded input (event windows or audio utterances) → snn.hippocampus →
+"""The hippocampal memory in the loop: encoded input (event windows or audio utterances) → snn.memory.hippocampus →
 ``recall`` and ``novelty`` actions; storing on novelty or on a control command; its contents in checkpoints.
 
 One memory input is the spike count per input neuron over a window of ``memory.window_ms`` (event streams:
 the encoder's SpikeFrames, counted across blocks of any size) or over one utterance (audio: the word net's
-input map, ``snn.word_net.Decision.input_counts``). Each input gives two actions, stamped with the
+input map, ``snn.hearing.word_net.Decision.input_counts``). Each input gives two actions, stamped with the
 sensor time at the end of the window (or utterance):
 
 - ``recall``  values ``(label, confidence)``: the CA1 label the input recalls (int, -1 when none) and its
@@ -28,7 +28,7 @@ import numpy as np
 from controllers.action import Action
 from edge.config import MemoryConfig
 from snn.frames import SpikeFrames
-from snn.hippocampus import Hippocampus
+from snn.memory.hippocampus import Hippocampus
 
 STATE_PREFIX = "memory."
 """Prefix of the memory's arrays in a checkpoint (beside the back end's or the hearing model's)."""

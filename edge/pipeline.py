@@ -19,11 +19,11 @@ from controllers.tracking import TrackingTask, reference_weights, tracking_netwo
 from edge.backends import open_backend
 from edge.config import Config, ConfigError, load_network_file
 from sensors.blocks import TimeBlocks
-from sensors.scene import SimulatedScene
+from sensors.simulated.scene import SimulatedScene
 from edge.filters_config import build_filters
 from sensors.source import open_source, parse_geometry
 from sensors.types import EVENT_DTYPE, EventBatch, Geometry
-from snn.encode_events import EventPooler
+from snn.encoding.encode_events import EventPooler
 from snn.frames import SpikeFrames
 
 

@@ -98,7 +98,7 @@ def replay_audio(path: str, model: str | None, speed: float | None, out_dir: Pat
     summarise it like ``replay``: one ``word`` action per utterance, hashed for determinism."""
     from edge.audio_pipeline import AudioPipeline
     from edge.hearing import Hearing, HearingConfig, load_model
-    from sensors.audio import AudioFileSource
+    from sensors.audio.sources import AudioFileSource
 
     hearing = load_model(model, backend_url) if model else Hearing(HearingConfig(), backend_url)
     source = AudioFileSource(path, sample_rate_hz=hearing.sample_rate_hz, chunk_samples=chunk_samples)

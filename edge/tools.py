@@ -12,13 +12,13 @@ import numpy as np
 from sensors.render import FrameRenderer, accumulate, open_video, to_image, write_png
 from sensors.source import open_source
 from sensors.types import Geometry, SourceError
-from sensors.writers import open_writer
+from sensors.formats.writers import open_writer
 
 
 def describe_audio(path: str) -> dict:
     """``info`` on an audio file: its rate, channels and duration, and the level statistics (peak, RMS,
     clipped fraction, silent) of the file at its own rate, read in chunks."""
-    from sensors.audio import AudioFileSource, audio_stats
+    from sensors.audio.sources import AudioFileSource, audio_stats
 
     with AudioFileSource(path) as probe:
         file_rate = probe.file_sample_rate

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Protocol
 
-from sensors.event_stream import open_recording
+from sensors.formats.event_stream import open_recording
 from sensors.types import EventBatch, Geometry, SourceError
 
 __all__ = ["EventSource", "SourceError", "detect_format", "open_source", "parse_geometry", "FORMATS"]
@@ -25,13 +25,13 @@ class EventSource(Protocol):
 
 
 FORMATS: dict[str, tuple[str, str]] = {
-    "aedat4": ("sensors.aedat4", "Aedat4Source"),
-    "evt2": ("sensors.evt2", "Evt2Source"),
-    "evt3": ("sensors.evt3", "Evt3Source"),
-    "dat": ("sensors.dat", "DatSource"),
-    "es": ("sensors.event_stream", "EventStreamSource"),
-    "npy": ("sensors.npy_events", "NpyEventsSource"),
-    "video": ("sensors.frames_to_events", "FrameEventSource"),
+    "aedat4": ("sensors.formats.aedat4", "Aedat4Source"),
+    "evt2": ("sensors.formats.evt2", "Evt2Source"),
+    "evt3": ("sensors.formats.evt3", "Evt3Source"),
+    "dat": ("sensors.formats.dat", "DatSource"),
+    "es": ("sensors.formats.event_stream", "EventStreamSource"),
+    "npy": ("sensors.formats.npy_events", "NpyEventsSource"),
+    "video": ("sensors.live.frames_to_events", "FrameEventSource"),
 }
 """Recorded formats: name -> (module, class); modules are imported only when used."""
 
@@ -45,9 +45,9 @@ def _is_video(head: bytes) -> bool:
 
 def detect_format(path: Path, head: bytes) -> str:
     """Name of the format whose header ``head`` carries; SourceError when none matches."""
-    from sensors import dat, event_stream, npy_events
-    from sensors.aedat4 import AEDAT4_MAGIC
-    from sensors.prophesee_header import sniff_raw
+    from sensors.formats import dat, event_stream, npy_events
+    from sensors.formats.aedat4 import AEDAT4_MAGIC
+    from sensors.formats.prophesee_header import sniff_raw
 
     if head.startswith(AEDAT4_MAGIC):
         return "aedat4"
@@ -73,13 +73,13 @@ def parse_geometry(text: str) -> Geometry:
 
 def _open_live(target: str, geometry: Geometry | None) -> EventSource:
     if target.startswith("webcam:"):
-        from sensors.frames_to_events import FrameEventSource
+        from sensors.live.frames_to_events import FrameEventSource
 
         index = target.split(":", 1)[1]
         if not index.isdigit():
             raise SourceError(f"{target}: expected webcam:INDEX, e.g. webcam:0")
         return FrameEventSource(int(index))
-    from sensors.dv_live import DvLiveSource
+    from sensors.live.dv_live import DvLiveSource
 
     return DvLiveSource(target, geometry=geometry)
 

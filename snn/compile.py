@@ -30,7 +30,7 @@ from snn.codes import (
     R_ELIG_DECAY, R_LEARNING_RATE, R_W_MAX, R_W_MIN, RULE_NONE, RULE_PAIR_STDP, RULE_REWARD_STDP, RULE_THIRD_FACTOR,
     RULE_TRIPLET_STDP,
 )
-from snn.neuron_models import exact_synapse_gain
+from snn.engine.neuron_models import exact_synapse_gain
 from snn.spec import (
     SPIKING_KINDS, LIFParams, NetworkSpec, PairSTDP, PopulationSpec, RewardSTDP, ThirdFactorHebb, TripletSTDP,
 )

@@ -96,7 +96,7 @@ def decode_benchmark(data_dir: Path, min_events: int) -> dict:
         "dv_processing_aedat4_native_mev_s": dv_native["mev_s"],
         "min_events": min_events,
     }
-    from sensors.filter_bench import filter_speeds
+    from sensors.filtering.filter_bench import filter_speeds
 
     events, geometry = _all_events(events_dir / FILTER_EVENTS_FILE)
     result["filters"] = {name: {key: None if value is None else round(value, 1) for key, value in figures.items()}

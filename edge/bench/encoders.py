@@ -1,4 +1,4 @@
-"""Encoder benchmark: every snn.encoders encoder, at its default config, on one standard seeded signal.
+"""Encoder benchmark: every snn.encoding.encoders encoder, at its default config, on one standard seeded signal.
 
 Reports reconstruction error (through each encoder's decode), spikes per second per channel, and throughput.
 """
@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from snn.encoders import ENCODERS, make_encoder
+from snn.encoding.encoders import ENCODERS, make_encoder
 
 N_CHANNELS = 16
 SIGNAL_SEED = 0

@@ -19,8 +19,8 @@ from typing import Callable
 import numpy as np
 
 from edge.hearing import DEFAULT_BACKEND, Hearing, HearingConfig, fsdd_files, hear_file, save_model
-from snn.encode_audio import AudioEncoder, AudioEncoderConfig
-from snn.cochlea import CochleaConfig
+from snn.encoding.encode_audio import AudioEncoder, AudioEncoderConfig
+from snn.encoding.cochlea import CochleaConfig
 
 TRAIN_INDICES = range(5, 50)
 TEST_INDICES = range(0, 5)

@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from snn.hippocampus import CA3Memory, Hippocampus, HippocampusConfig
+from snn.memory.hippocampus import CA3Memory, Hippocampus, HippocampusConfig
 
 TICK_US = 1000
 SHAPE_SCENE_KEYS = {"size_px": 40, "jitter_px": 2.0, "rotation_deg_per_frame": 0.0}
@@ -209,7 +209,7 @@ def timing(n: int = 1000, sparsity: float = 0.05, load: float = 0.3, repeats: in
 
 
 def _shape_scene_config():
-    from sensors.shapes import ShapeSceneConfig
+    from sensors.simulated.shapes import ShapeSceneConfig
 
     return ShapeSceneConfig(**SHAPE_SCENE_KEYS)
 
@@ -219,8 +219,8 @@ def shape_vectors(shapes: tuple[str, ...], windows: int, window_us: int, noise: 
     """Input spike counts (the event encoder's 2 * grid * grid input neurons at 1 ms ticks, summed over the
     window) of ``windows`` windows per shape after ``skip`` windows, with ``noise`` * events random noise
     events added."""
-    from sensors.shapes import ShapeScene, add_noise_events
-    from snn.encode_events import EventPooler, PoolingConfig
+    from sensors.simulated.shapes import ShapeScene, add_noise_events
+    from snn.encoding.encode_events import EventPooler, PoolingConfig
 
     rng = np.random.default_rng(seed + 7919)
     vectors, labels = [], []
@@ -252,7 +252,7 @@ def noisy_classification(config: HippocampusConfig, noise_levels=(0.0, 0.1, 0.2,
     """One exemplar window per shape stored (label in CA1); held-out windows of the same motion, later in
     time, classified under added noise events; nearest template on the same pooled counts beside it.
     Novelty of the held-out windows of stored shapes against windows of shapes never stored."""
-    from sensors.shapes import SHAPES
+    from sensors.simulated.shapes import SHAPES
 
     stored_shapes, unseen_shapes = SHAPES[:4], SHAPES[4:]
     memory_acc = {f"{f:.1f}": [] for f in noise_levels}
@@ -289,9 +289,9 @@ def noisy_classification(config: HippocampusConfig, noise_levels=(0.0, 0.1, 0.2,
 def engine_recall_vs_load(config: HippocampusConfig, loads=(0.05, 0.1, 0.2), n_input: int = 512, n_test: int = 30,
                           seed: int = 0, backend_url: str = "numba") -> dict:
     """Label recall of degraded stored inputs by the memory exported as a NetworkSpec and run on the back end
-    at ``backend_url`` (snn.hippocampus_spec), beside the fast kernels' recall of the same cues."""
+    at ``backend_url`` (snn.memory.hippocampus_spec), beside the fast kernels' recall of the same cues."""
     from edge.backends import open_backend
-    from snn.hippocampus_spec import EngineRecall
+    from snn.memory.hippocampus_spec import EngineRecall
 
     out = {"loads": list(loads), "engine": [], "kernels": [], "engine_ms_per_recall": []}
     for load in loads:

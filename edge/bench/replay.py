@@ -15,7 +15,7 @@ from edge.config import Config, load_config
 from edge.replay import replay
 from sensors.source import open_source
 from sensors.types import EVENT_DTYPE, EventBatch
-from sensors.writers import NpyWriter
+from sensors.formats.writers import NpyWriter
 
 SOURCE_FILE = "evt2.raw"
 """The shared recording that is tiled (``events/`` of the data folder)."""

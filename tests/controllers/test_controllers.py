@@ -10,9 +10,9 @@ from controllers.decode import PanDecoder, PanDecoderConfig
 from controllers.protocols import Decoder, Encoder, Task, check_inputs
 from controllers.reward import on_target, tracking_reward
 from controllers.tracking import TrackingNetConfig, TrackingTask, cell_positions, reference_weights, tracking_network
-from sensors.scene import SceneConfig, SimulatedScene
+from sensors.simulated.scene import SceneConfig, SimulatedScene
 from sensors.types import Geometry
-from snn.encode_events import EventPooler, PoolingConfig
+from snn.encoding.encode_events import EventPooler, PoolingConfig
 from snn.frames import SpikeFrames
 
 

@@ -19,7 +19,7 @@ from edge.bench.memory import (
     shape_vectors,
     willshaw_one_step,
 )
-from snn.hippocampus import CA3Memory
+from snn.memory.hippocampus import CA3Memory
 
 
 def quiet(_: str) -> None:

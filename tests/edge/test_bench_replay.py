@@ -15,7 +15,7 @@ import helpers  # noqa: E402
 
 from edge.bench.replay import SOURCE_FILE, decode_all, replay_benchmark, write_tiled  # noqa: E402
 from edge.cli import main  # noqa: E402
-from sensors.npy_events import NpyEventsSource  # noqa: E402
+from sensors.formats.npy_events import NpyEventsSource  # noqa: E402
 from sensors.types import EVENT_DTYPE, Geometry  # noqa: E402
 
 KEYS = {"events", "wall_s", "mev_s", "realtime_factor", "input", "blocks", "actions_sha256", "compile_excluded",

@@ -68,7 +68,7 @@ def test_replay_of_file_truncated_inside_the_header_is_one_line(tmp_path):
 
 
 @pytest.mark.xfail(strict=True, raises=pytest.fail.Exception, reason="dv-processing's MonoCameraRecording.getNextEventBatch() spins at 100% CPU "
-                   "forever on this corrupted packet (called from sensors/aedat4.py Aedat4Source.read): "
+                   "forever on this corrupted packet (called from sensors/formats/aedat4.py Aedat4Source.read): "
                    "replay hangs instead of exiting 2")
 def test_replay_of_corrupted_packet_does_not_hang(tmp_path):
     data = bytearray(helpers.dvs_path().read_bytes())

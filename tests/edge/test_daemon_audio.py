@@ -153,7 +153,7 @@ def test_seconds_limit_counts_audio_time(tmp_path):
 def _microphone_problem() -> str | None:
     """What the one error line must say on this machine: how to install PortAudio when it is missing, that
     there is no input device when there is none; None when there is a microphone (the test is skipped)."""
-    from sensors.audio import list_input_devices
+    from sensors.audio.sources import list_input_devices
     from sensors.types import SourceError
 
     try:

@@ -20,11 +20,11 @@ from edge.hearing import (
     load_model,
     save_model,
 )
-from sensors.audio import read_audio_file
-from sensors.audio_types import AudioChunk
-from snn.cochlea import CochleaConfig
-from snn.encode_audio import AudioEncoderConfig
-from snn.word_net import WordNetConfig
+from sensors.audio.sources import read_audio_file
+from sensors.audio.types import AudioChunk
+from snn.encoding.cochlea import CochleaConfig
+from snn.encoding.encode_audio import AudioEncoderConfig
+from snn.hearing.word_net import WordNetConfig
 
 REPO = Path(__file__).resolve().parents[2]
 SILENCE_S, TONE_S = 0.3, 0.4

@@ -15,8 +15,8 @@ from edge.config import ConfigError, MemoryConfig, config_from_dict, load_config
 from edge.hearing import Hearing, HearingConfig  # noqa: E402
 from edge.memory_stage import MemoryStage, split_memory, with_memory  # noqa: E402
 from snn.frames import SpikeFrames  # noqa: E402
-from snn.hippocampus import Hippocampus, HippocampusConfig  # noqa: E402
-from snn.utterance import Utterance  # noqa: E402
+from snn.memory.hippocampus import Hippocampus, HippocampusConfig  # noqa: E402
+from snn.hearing.utterance import Utterance  # noqa: E402
 
 N_INPUT = 64
 DT_US = 1000

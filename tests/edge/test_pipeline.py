@@ -19,7 +19,7 @@ from edge.filters_config import FiltersConfig, build_filters
 from edge.pipeline import ClosedLoopSource, Pipeline, build_pipeline
 from edge.replay import replay
 from sensors.types import EVENT_DTYPE, EventBatch, Geometry
-from snn.encode_events import EventPooler, PoolingConfig
+from snn.encoding.encode_events import EventPooler, PoolingConfig
 from snn.frames import SpikeFrames
 from snn.spec import LIFParams, NetworkSpec, PopulationSpec, ProjectionSpec
 

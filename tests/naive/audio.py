@@ -1,6 +1,6 @@
-"""Plain-Python references for the audio path: snn.cochlea_kernels (gammatone_envelopes, compress_adapt),
-snn.utterance_kernels (segment_ticks) and the word network's non-leaky integrate-and-fire readout
-(integrate_readout_ref, what snn.word_net runs on the engine).
+"""Plain-Python references for the audio path: snn.encoding.cochlea_kernels (gammatone_envelopes, compress_adapt),
+snn.hearing.utterance_kernels (segment_ticks) and the word network's non-leaky integrate-and-fire readout
+(integrate_readout_ref, what snn.hearing.word_net runs on the engine).
 
 Loops over Python floats and complex numbers, no NumPy arithmetic and no Numba. State is held in plain
 lists (or a small dict) that the functions update in place, like the kernels update their arrays, so a
@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 ORDER = 4
-"""Complex one-pole stages of the gammatone cascade (matches snn.cochlea_kernels.ORDER)."""
+"""Complex one-pole stages of the gammatone cascade (matches snn.encoding.cochlea_kernels.ORDER)."""
 
 
 # --------------------------------------------------------------------------------------------- cochlea
@@ -73,7 +73,7 @@ def compress_adapt_ref(envelope, reference: float, adapt_level: list, adapt_keep
 def cochlea_ref(samples, centre_hz, sample_rate_hz: int, samples_per_tick: int, reference: float,
                 adapt_keep: float, adapt_strength: float, state: dict | None = None):
     """The whole front end from its documented physics (poles and gains derived here, independently of
-    snn.cochlea): pole = exp(-2 pi 1.019 ERB(f) / fs) * exp(2 pi i f / fs), ERB(f) = 24.7 + 0.108 f,
+    snn.encoding.cochlea): pole = exp(-2 pi 1.019 ERB(f) / fs) * exp(2 pi i f / fs), ERB(f) = 24.7 + 0.108 f,
     gain = 2 (1 - |pole|)^ORDER; envelope = pi * rectified tick mean; then compression and adaptation.
     Returns (raw envelopes, processed envelopes) as lists of rows."""
     poles, gains = [], []

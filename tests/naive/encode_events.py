@@ -1,4 +1,4 @@
-"""Plain-Python reference for snn.encode_events.pool_events: one event at a time, a dict per tick."""
+"""Plain-Python reference for snn.encoding.encode_events.pool_events: one event at a time, a dict per tick."""
 from __future__ import annotations
 
 

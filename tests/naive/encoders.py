@@ -1,4 +1,4 @@
-"""Plain-Python references for snn.encoder_kernels: whole signal from the reset state, one value at a time.
+"""Plain-Python references for snn.encoding.encoder_kernels: whole signal from the reset state, one value at a time.
 
 Each returns the spiking neuron ids per tick (list of lists); ``x`` is a list of per-tick lists of floats.
 """

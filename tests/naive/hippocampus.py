@@ -1,4 +1,4 @@
-"""Plain-Python references for snn.hippocampus_kernels: fan_in_drive, k_winners, store_pattern, recurrent_drive,
+"""Plain-Python references for snn.memory.hippocampus_kernels: fan_in_drive, k_winners, store_pattern, recurrent_drive,
 settle and label_votes. Lists, loops and sets only; arrays are read element by element."""
 from __future__ import annotations
 

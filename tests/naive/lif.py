@@ -1,5 +1,5 @@
-"""Plain-Python references for the LIF kernels the engine (snn.engine_kernel.run_ticks) runs per tick:
-lif_add_noise, snn.neuron_models.lif_exact_integrate and lif_threshold, and for the exact one-tick input gain.
+"""Plain-Python references for the LIF kernels the engine (snn.engine.kernel.run_ticks) runs per tick:
+lif_add_noise, snn.engine.neuron_models.lif_exact_integrate and lif_threshold, and for the exact one-tick input gain.
 
 Per tick, for neurons lo..hi-1 of one population (scalar parameters), in this order:
   noise:     v += noise * N(0, 1) for every neuron that is not refractory (refractory count 0), in index order.

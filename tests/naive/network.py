@@ -1,4 +1,4 @@
-"""Plain-Python reference of the numba back end (snn.engine_kernel.run_ticks driven by NumbaBackend):
+"""Plain-Python reference of the numba back end (snn.engine.kernel.run_ticks driven by NumbaBackend):
 a NetworkSpec run tick by tick, float64, one naive.synapses.NaiveProjection per projection (spec order).
 
 Per tick (tick counter t, global over blocks):

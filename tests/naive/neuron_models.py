@@ -1,4 +1,4 @@
-"""Plain-Python references for snn.neuron_models: one neuron at a time, Python floats, one pass per neuron.
+"""Plain-Python references for snn.engine.neuron_models: one neuron at a time, Python floats, one pass per neuron.
 
 Each function updates the given lists in place for neurons lo..hi-1 and returns the ids that fired, in index
 order. Neurons are independent, so "integrate, then threshold" per neuron equals the kernels' two loops.

@@ -1,5 +1,5 @@
 """Plain-Python references for snn.plasticity's trace kernels and for the postsynaptic / dopamine halves of
-snn.engine_kernel's rules (postsynaptic_plasticity, apply_dopamine) on a naive.synapses.NaiveProjection."""
+snn.engine.kernel's rules (postsynaptic_plasticity, apply_dopamine) on a naive.synapses.NaiveProjection."""
 from __future__ import annotations
 
 from naive.synapses import RULE_PAIR, RULE_REWARD

@@ -1,4 +1,4 @@
-"""Plain-Python reference for sensors.scene_kernel.render_view: sample the world at pixel centres, add the disc."""
+"""Plain-Python reference for sensors.simulated.scene_kernel.render_view: sample the world at pixel centres, add the disc."""
 from __future__ import annotations
 
 

@@ -1,4 +1,4 @@
-"""Plain-Python references for snn.stp and snn.homeostasis, computed from spike histories."""
+"""Plain-Python references for snn.engine.stp and snn.engine.homeostasis, computed from spike histories."""
 from __future__ import annotations
 
 import math

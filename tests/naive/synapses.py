@@ -1,4 +1,4 @@
-"""Plain-Python reference for one projection of snn.engine_kernel: its synapses as a list of (pre, post)
+"""Plain-Python reference for one projection of snn.engine.kernel: its synapses as a list of (pre, post)
 global ids in the spec's order, and the propagation + presynaptic half of its rule (propagate_projection).
 
 A spike of presynaptic neuron i: for each synapse s = (i, j), in spec order: the projection's port input of j

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from sensors.audio import (
+from sensors.audio.sources import (
     AUDIO_EXTENSIONS, AudioFileSource, MicrophoneSource, audio_stats, is_audio_path, list_input_devices,
     read_audio_file,
 )
-from sensors.audio_types import AudioChunk, check_chunk, samples_to_us
+from sensors.audio.types import AudioChunk, check_chunk, samples_to_us
 from sensors.types import SourceError
 
 DATA = Path(os.environ.get("NEUROEDGE_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
@@ -308,7 +308,7 @@ def test_missing_sounddevice_package_is_one_line_with_install_hint(monkeypatch):
 
 
 def test_importing_sensors_audio_does_not_import_sounddevice():
-    code = "import sys, sensors.audio; sys.exit('sounddevice' in sys.modules)"
+    code = "import sys, sensors.audio.sources; sys.exit('sounddevice' in sys.modules)"
     root = Path(__file__).resolve().parents[2]
     assert subprocess.run([sys.executable, "-c", code], cwd=root, timeout=60).returncode == 0
 

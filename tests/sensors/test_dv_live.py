@@ -18,7 +18,7 @@ import dv_processing as dv
 import numpy as np
 import pytest
 
-from sensors.dv_live import DvLiveSource, ReconnectConfig, parse_target
+from sensors.live.dv_live import DvLiveSource, ReconnectConfig, parse_target
 from sensors.types import EVENT_DTYPE, Geometry, SourceError, as_events
 
 DATA = Path(os.environ.get("NEUROEDGE_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))

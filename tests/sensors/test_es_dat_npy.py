@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sensors import dat, event_stream, npy_events
-from sensors.dat import DAT_FALLBACK_GEOMETRY, DatSource
-from sensors.event_stream import EventStreamSource
-from sensors.npy_events import NpyEventsSource
+from sensors.formats import dat, event_stream, npy_events
+from sensors.formats.dat import DAT_FALLBACK_GEOMETRY, DatSource
+from sensors.formats.event_stream import EventStreamSource
+from sensors.formats.npy_events import NpyEventsSource
 from sensors.types import EVENT_DTYPE, Geometry, SourceError, check_events
 
 DATA = Path(os.environ.get("NEUROEDGE_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))

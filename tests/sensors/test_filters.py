@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sensors.filter_bench import filter_speeds
-from sensors.filters import (
+from sensors.filtering.filter_bench import filter_speeds
+from sensors.filtering.filters import (
     BackgroundActivityConfig,
     BackgroundActivityFilter,
     DownsampleConfig,
@@ -305,7 +305,7 @@ def test_background_activity_equals_dv(recordings, name, window_us):
 @pytest.mark.parametrize("name", RECORDINGS)
 def test_general_background_activity_kernel_at_half_size_1_equals_dv(recordings, name):
     """The filter runs an unrolled kernel for half_size 1; the general one must agree with dv there too."""
-    from sensors import filter_kernels
+    from sensors.filtering import filter_kernels
 
     class General(BackgroundActivityFilter):
         def _run(self, events):

@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from sensors.frames_kernels import NEVER_US, _frame_events
-from sensors.frames_to_events import FrameEventConfig, FrameEventSource
+from sensors.live.frames_kernels import NEVER_US, _frame_events
+from sensors.live.frames_to_events import FrameEventConfig, FrameEventSource
 from sensors.types import EVENT_DTYPE, Geometry, SourceError, check_events
 
 WIDTH, HEIGHT, FPS = 64, 48, 30.0

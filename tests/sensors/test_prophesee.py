@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sensors.evt2 import Evt2Source
-from sensors.evt3 import Evt3Source
-from sensors.prophesee_header import (FORMAT_GEOMETRY, SNIFF_BYTES, fallback_geometry, parse_header,
+from sensors.formats.evt2 import Evt2Source
+from sensors.formats.evt3 import Evt3Source
+from sensors.formats.prophesee_header import (FORMAT_GEOMETRY, SNIFF_BYTES, fallback_geometry, parse_header,
                                       sniff_raw)
 from sensors.types import EVENT_DTYPE, Geometry, SourceError
 

@@ -12,8 +12,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from naive.scene import render_view_ref  # noqa: E402
-from sensors.scene import SceneConfig, SimulatedScene  # noqa: E402
-from sensors.scene_kernel import render_view  # noqa: E402
+from sensors.simulated.scene import SceneConfig, SimulatedScene  # noqa: E402
+from sensors.simulated.scene_kernel import render_view  # noqa: E402
 from sensors.types import check_events  # noqa: E402
 
 DT_US = 1000

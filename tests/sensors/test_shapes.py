@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sensors.shapes import SHAPES, ShapeScene, ShapeSceneConfig, add_noise_events
+from sensors.simulated.shapes import SHAPES, ShapeScene, ShapeSceneConfig, add_noise_events
 from sensors.types import EVENT_DTYPE, EventBatch, Geometry, check_events
 
 WINDOW_US = 50_000

@@ -1,4 +1,4 @@
-"""snn.cochlea and snn.encode_audio: kernels against plain-Python references, chunking invariance (bit for
+"""snn.encoding.cochlea and snn.encoding.encode_audio: kernels against plain-Python references, chunking invariance (bit for
 bit), unity gain at the centre frequency, log-spaced channels, config validation, silence, state round trip."""
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from edge.hearing import HearingConfig
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from naive import audio as ref  # noqa: E402
-from snn.cochlea import Cochlea, CochleaConfig, erb_hz  # noqa: E402
-from snn.cochlea_kernels import ORDER, compress_adapt, gammatone_envelopes  # noqa: E402
-from snn.encode_audio import AudioEncoder, AudioEncoderConfig  # noqa: E402
+from snn.encoding.cochlea import Cochlea, CochleaConfig, erb_hz  # noqa: E402
+from snn.encoding.cochlea_kernels import ORDER, compress_adapt, gammatone_envelopes  # noqa: E402
+from snn.encoding.encode_audio import AudioEncoder, AudioEncoderConfig  # noqa: E402
 from snn.frames import SpikeFrames  # noqa: E402
 
 SMALL = CochleaConfig(n_channels=3, f_min_hz=300.0, f_max_hz=2500.0, sample_rate_hz=8000, dt_us=1000,

@@ -1,4 +1,4 @@
-"""snn.encode_events (pool_events, EventPooler) against a plain-Python pooling reference."""
+"""snn.encoding.encode_events (pool_events, EventPooler) against a plain-Python pooling reference."""
 from __future__ import annotations
 
 import sys
@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from naive.encode_events import pool_events_ref  # noqa: E402
 from sensors.types import EVENT_DTYPE, EventBatch, Geometry  # noqa: E402
-from snn.encode_events import EventPooler, PoolingConfig, pool_events  # noqa: E402
+from snn.encoding.encode_events import EventPooler, PoolingConfig, pool_events  # noqa: E402
 
 DT_US = 1000
 

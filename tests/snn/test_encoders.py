@@ -1,4 +1,4 @@
-"""snn.encoders: kernels against plain-Python references, streaming equality, determinism, physics, configs."""
+"""snn.encoding.encoders: kernels against plain-Python references, streaming equality, determinism, physics, configs."""
 from __future__ import annotations
 
 import dataclasses
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from naive import encoders as ref  # noqa: E402
-from snn.encoders import (  # noqa: E402
+from snn.encoding.encoders import (  # noqa: E402
     ENCODERS,
     BSAConfig,
     BSAEncoder,

@@ -1,4 +1,4 @@
-"""snn.engine_kernel building blocks: Poisson spikes (geometric_ticks, poisson_spikes) against their statistics
+"""snn.engine.kernel building blocks: Poisson spikes (geometric_ticks, poisson_spikes) against their statistics
 and a plain-Python reference, and the per-projection kernels (propagate_projection with its dense fast paths,
 postsynaptic_plasticity, apply_dopamine, decay_range, spikes_from_flags) against naive.synapses / naive.plasticity."""
 from __future__ import annotations
@@ -16,12 +16,12 @@ from naive.network import NEVER, geometric_ref, log_keep_ref  # noqa: E402
 from naive.plasticity import apply_dopamine_ref, postsynaptic_ref  # noqa: E402
 from naive.rng import XorShift64Star  # noqa: E402
 from naive.synapses import NaiveProjection, propagate_ref  # noqa: E402
-from snn.engine_kernel import (  # noqa: E402
+from snn.engine.kernel import (  # noqa: E402
     apply_dopamine, decay_range, dense_row_add, spikes_from_flags, dense_row_pair_stdp, geometric_ticks, poisson_spikes,
     postsynaptic_plasticity, propagate_projection,
 )
 from snn.frames import SpikeFrames  # noqa: E402
-from snn.numba_backend import NumbaBackend  # noqa: E402
+from snn.engine.numba_backend import NumbaBackend  # noqa: E402
 from snn.rng import make_rng_state  # noqa: E402
 from snn.spec import LIFParams, NetworkSpec, PairSTDP, PopulationSpec, ProjectionSpec, RewardSTDP  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""snn.hippocampus_kernels against the plain-Python references in naive.hippocampus; CA3Memory and Hippocampus
+"""snn.memory.hippocampus_kernels against the plain-Python references in naive.hippocampus; CA3Memory and Hippocampus
 behaviour: one-shot storage, pattern completion, pattern separation, novelty, observe, state round trip,
 validation and determinism."""
 from __future__ import annotations
@@ -20,8 +20,8 @@ from naive.hippocampus import (  # noqa: E402
     settle_ref,
     store_pattern_ref,
 )
-from snn.hippocampus import CA3Memory, Hippocampus, HippocampusConfig  # noqa: E402
-from snn.hippocampus_kernels import (  # noqa: E402
+from snn.memory.hippocampus import CA3Memory, Hippocampus, HippocampusConfig  # noqa: E402
+from snn.memory.hippocampus_kernels import (  # noqa: E402
     fan_in_drive,
     k_winners,
     label_votes,

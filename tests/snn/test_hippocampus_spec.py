@@ -6,8 +6,8 @@ import pytest
 
 from edge.backends import open_backend
 from edge.bench.memory import degrade_input, random_inputs
-from snn.hippocampus import Hippocampus, HippocampusConfig
-from snn.hippocampus_spec import EngineRecall, RecallNetworkConfig, cue_frames, recall_network
+from snn.memory.hippocampus import Hippocampus, HippocampusConfig
+from snn.memory.hippocampus_spec import EngineRecall, RecallNetworkConfig, cue_frames, recall_network
 
 N_INPUT = 512
 N_STORED = 20

@@ -1,4 +1,4 @@
-"""snn.engine_kernel.run_ticks through NumbaBackend against a plain-Python network (naive.network), plus
+"""snn.engine.kernel.run_ticks through NumbaBackend against a plain-Python network (naive.network), plus
 state()/restore(), determinism, float32 and the engine bugs found while writing these tests (xfail)."""
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import snn.numba_backend as numba_backend  # noqa: E402
+import snn.engine.numba_backend as numba_backend  # noqa: E402
 from naive.network import NaiveNetwork  # noqa: E402
 from snn.frames import SpikeFrames  # noqa: E402
-from snn.numba_backend import NumbaBackend  # noqa: E402
+from snn.engine.numba_backend import NumbaBackend  # noqa: E402
 from snn.spec import (  # noqa: E402
     LIFParams, NetworkSpec, PairSTDP, PopulationSpec, ProjectionSpec, RewardSTDP,
 )

@@ -1,4 +1,4 @@
-"""snn.neuron_models against plain-Python references (tests/naive/neuron_models.py) and against the physics."""
+"""snn.engine.neuron_models against plain-Python references (tests/naive/neuron_models.py) and against the physics."""
 from __future__ import annotations
 
 import math
@@ -16,7 +16,7 @@ from naive.neuron_models import (  # noqa: E402
     lif_adapt_current_step_ref,
     lif_cond_step_ref,
 )
-from snn.neuron_models import (  # noqa: E402
+from snn.engine.neuron_models import (  # noqa: E402
     alif_step,
     decay_factor,
     exact_synapse_gain,

@@ -1,5 +1,5 @@
-"""The LIF kernels the engine runs per tick (snn.engine_kernel.run_ticks: lif_add_noise, then
-snn.neuron_models.lif_exact_integrate, then spikes_from_flags) against a plain-Python reference (naive.lif) and
+"""The LIF kernels the engine runs per tick (snn.engine.kernel.run_ticks: lif_add_noise, then
+snn.engine.neuron_models.lif_exact_integrate, then spikes_from_flags) against a plain-Python reference (naive.lif) and
 against the closed-form LIF physics."""
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from naive.rng import XorShift64Star  # noqa: E402
 from snn.codes import (  # noqa: E402
     P_DECAY_EXC, P_DECAY_INH, P_DECAY_MEM, P_K_EXC, P_K_INH, P_NOISE, P_REFRACTORY, P_V_RESET, P_V_REST, P_V_TH,
 )
-from snn.engine_kernel import lif_add_noise, spikes_from_flags  # noqa: E402
+from snn.engine.kernel import lif_add_noise, spikes_from_flags  # noqa: E402
 
 
 def lif_threshold(v, refractory_left, lo, hi, v_th, v_reset, refractory_ticks, spiked, n_spiked):
@@ -28,7 +28,7 @@ def lif_threshold(v, refractory_left, lo, hi, v_th, v_reset, refractory_ticks, s
     if n_fired == 0:
         return n_spiked
     return spikes_from_flags(fired, n_fired, v, refractory_left, lo, hi, v_reset, refractory_ticks, spiked, n_spiked)
-from snn.neuron_models import lif_exact_integrate as lif_integrate  # noqa: E402  (what run_ticks calls)
+from snn.engine.neuron_models import lif_exact_integrate as lif_integrate  # noqa: E402  (what run_ticks calls)
 from snn.compile import lif_row  # noqa: E402
 from snn.rng import make_rng_state  # noqa: E402
 from snn.spec import LIFParams  # noqa: E402

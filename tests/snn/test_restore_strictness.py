@@ -16,12 +16,12 @@ from edge.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from edge.config import MemoryConfig
 from edge.hearing import Hearing, HearingConfig, load_model, save_model
 from edge.memory_stage import MemoryStage, split_memory
-from snn.cochlea import Cochlea, CochleaConfig
-from snn.encode_audio import AudioEncoder, AudioEncoderConfig
-from snn.encoders import ENCODERS, make_encoder
-from snn.hippocampus import CA3Memory, Hippocampus, HippocampusConfig
-from snn.utterance import Utterance
-from snn.word_net import WordNet, WordNetConfig
+from snn.encoding.cochlea import Cochlea, CochleaConfig
+from snn.encoding.encode_audio import AudioEncoder, AudioEncoderConfig
+from snn.encoding.encoders import ENCODERS, make_encoder
+from snn.memory.hippocampus import CA3Memory, Hippocampus, HippocampusConfig
+from snn.hearing.utterance import Utterance
+from snn.hearing.word_net import WordNet, WordNetConfig
 
 DT_US = 1000
 COCHLEA = CochleaConfig(n_channels=4, f_min_hz=200.0, f_max_hz=3000.0, sample_rate_hz=8000)

@@ -1,4 +1,4 @@
-"""snn.stp, snn.delays and snn.homeostasis kernels (the parts the engine calls) against references and closed forms."""
+"""snn.engine.stp, snn.engine.delays and snn.engine.homeostasis kernels (the parts the engine calls) against references and closed forms."""
 from __future__ import annotations
 
 import math
@@ -17,9 +17,9 @@ from naive.stp_stdp import (  # noqa: E402
     stp_efficacies_ref,
     stp_steady_state_ref,
 )
-from snn.delays import drain_ring  # noqa: E402
-from snn.homeostasis import normalise_incoming  # noqa: E402
-from snn.stp import stp_on_spikes  # noqa: E402
+from snn.engine.delays import drain_ring  # noqa: E402
+from snn.engine.homeostasis import normalise_incoming  # noqa: E402
+from snn.engine.stp import stp_on_spikes  # noqa: E402
 
 N_PRE, N_POST, DT_MS = 5, 4, 1.0
 DTYPES = [np.float64, np.float32]

@@ -1,4 +1,4 @@
-"""snn.utterance: the segmenter kernel against its plain-Python reference, segmentation of synthetic
+"""snn.hearing.utterance: the segmenter kernel against its plain-Python reference, segmentation of synthetic
 envelopes (bounds, hangover, min / max length, chunking, flush) and the time-normalised replay."""
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from naive import audio as ref  # noqa: E402
 from snn.frames import SpikeFrames  # noqa: E402
-from snn.utterance import SegmenterConfig, Utterance, UtteranceSegmenter, replay_frames  # noqa: E402
-from snn.utterance_kernels import segment_ticks  # noqa: E402
+from snn.hearing.utterance import SegmenterConfig, Utterance, UtteranceSegmenter, replay_frames  # noqa: E402
+from snn.hearing.utterance_kernels import segment_ticks  # noqa: E402
 
 DT_US = 1000
 # at 1 ms ticks: hangover 20 ticks, min 10 ticks, max 100 ticks
@@ -217,7 +217,7 @@ def test_many_max_length_cuts_in_one_chunk():
     code = textwrap.dedent("""
         import numpy as np
         from snn.frames import SpikeFrames
-        from snn.utterance import SegmenterConfig, UtteranceSegmenter
+        from snn.hearing.utterance import SegmenterConfig, UtteranceSegmenter
         seg = UtteranceSegmenter(SegmenterConfig(hangover_ms=50.0, min_ms=5.0, max_ms=10.0), 1000)
         got = seg.push(np.ones((200, 2)), SpikeFrames.empty(200))
         print(len(got), flush=True)

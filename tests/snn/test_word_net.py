@@ -1,4 +1,4 @@
-"""snn.word_net: readout and plasticity kernels against plain-Python references, learning synthetic
+"""snn.hearing.word_net: readout and plasticity kernels against plain-Python references, learning synthetic
 classes with the label-gated three-factor rule, the margin gate, validation, state, divisive normalisation."""
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from naive import audio as ref  # noqa: E402
 from snn.frames import SpikeFrames  # noqa: E402
-from snn.utterance import Utterance, replay_frames  # noqa: E402
-from snn.word_net import WordNet, WordNetConfig  # noqa: E402
+from snn.hearing.utterance import Utterance, replay_frames  # noqa: E402
+from snn.hearing.word_net import WordNet, WordNetConfig  # noqa: E402
 
 N_INPUTS = 12
 CONFIG = WordNetConfig(n_classes=3, n_bins=4, replay_ticks=16, threshold=1.0, learning_rate=1.0, margin=0.05,

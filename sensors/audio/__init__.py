@@ -1,0 +1,1 @@
+"""Audio sources (files, microphones) and AudioChunk."""

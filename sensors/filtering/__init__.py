@@ -1,0 +1,1 @@
+"""Event filters (noise, refractory, region, polarity, hot pixels, downsample)."""

@@ -1,0 +1,1 @@
+"""Live sources: dv-processing cameras and network streams, frame-to-event emulation."""

@@ -1,0 +1,1 @@
+"""The built-in simulated event camera and the moving-shapes scene."""

@@ -1,0 +1,1 @@
+"""Encoders: events pooled to spikes, the cochlea, real-valued signals to spikes."""

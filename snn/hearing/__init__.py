@@ -1,0 +1,1 @@
+"""Utterances and the word network."""
