@@ -187,6 +187,7 @@ def test_adaptation_lengthens_intervals_inside_the_engine(kind):
     assert len(isi) >= 3 and isi[-1] > isi[0]
 
 
+@pytest.mark.guard  # README "The SNN engine": pair STDP, additive, the documented window on both sides
 @pytest.mark.parametrize("lag", [1, 3, 8, 20])
 def test_pair_stdp_window_is_exponential_on_both_sides(lag):
     from snn.spec import PairSTDP

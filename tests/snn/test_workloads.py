@@ -16,12 +16,14 @@ def run(spec, ticks: int, dtype: str = "float64") -> tuple[Backend, SpikeFrames]
     return backend, backend.step(SpikeFrames.empty(ticks), 0.0)
 
 
+@pytest.mark.guard  # README "Engine benchmarks": W1 rate 5.66 Hz (mean of 5 graphs)
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_w1_mean_rate_over_five_graphs_is_in_the_band(dtype):
     rates = [run(cuba_spec(4000, seed=s), 10_000, dtype)[1].n_spikes / 4000 for s in range(5)]
     assert 5.5 <= np.mean(rates) <= 5.9, rates
 
 
+@pytest.mark.guard  # README "Engine benchmarks": W2 rate 6.75 Hz, final mean weight 0.246 mV
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_w2_rate_and_final_weight(dtype):
     backend, spikes = run(stdp_spec(), 20_000, dtype)
