@@ -8,6 +8,11 @@ block's reward); ``label`` names what the last utterance was (audio sources teac
 ``"3"``, or an integer, which means the label named by its decimal text). A label is a non-empty string of
 at most MAX_LABEL_CHARS characters or an integer (not a bool). ``parse_reward``/``poll_rewards`` read the
 value only (a message without one is malformed there); ``parse_feedback``/``poll_feedback`` read both.
+A ``value`` must lie in [-MAX_ABS_REWARD, MAX_ABS_REWARD] (ten times the tracking task's own scale); one
+outside is refused and counted, so no peer can drive learning to infinity.
+
+Addresses off loopback (any ``tcp://`` host but 127.0.0.0/8, ::1 and localhost) are refused: the bus has
+no authentication, so it only listens where nothing else can reach it.
 """
 from __future__ import annotations
 
@@ -30,6 +35,7 @@ REWARD_TOPIC = b"reward"
 ACTION_KEYS = ("seq", "t_us", "wall_ns", "name", "values")
 MAX_LABEL_CHARS = 64  # a longer label is malformed (keeps errors and status one short line)
 MAX_DRAIN = 1024  # messages handled per poll call, so a flooding peer cannot stall the tick loop
+MAX_ABS_REWARD = 10.0  # a reward value's bound (dimensionless); the tracking reward lies in [-1, 1]
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}\Z")
 
 
@@ -56,8 +62,35 @@ def _json_default(obj: object) -> object:
     raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
 
+def _finite(obj: object) -> object:
+    """``obj`` with every non-finite float replaced by None, so a reply is always valid JSON."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {key: _finite(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(value) for value in obj]
+    if hasattr(obj, "item"):  # NumPy scalars
+        return _finite(obj.item())
+    return obj
+
+
 def _dumps(obj: object) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=_json_default).encode("utf-8")
+    return json.dumps(_finite(obj), separators=(",", ":"), ensure_ascii=False, allow_nan=False,
+                      default=_json_default).encode("utf-8")
+
+
+LOOPBACK_HOSTS = ("127.", "localhost", "[::1]", "::1")
+
+
+def check_loopback(address: str) -> None:
+    """ValueError (one line naming the address) for a ``tcp://`` address whose host is not loopback."""
+    if not address.startswith("tcp://"):
+        return
+    host = address[len("tcp://"):].rsplit(":", 1)[0]
+    if not host.startswith(LOOPBACK_HOSTS):
+        raise BusError(f"{address}: binding off loopback is refused (the bus has no authentication; bind "
+                       "127.0.0.1 and reach it through an SSH tunnel or a VPN)")
 
 
 def _loads_object(data: bytes, what: str) -> dict:
@@ -106,6 +139,8 @@ def _reward_value(value: object) -> float:
         value = math.inf
     if not math.isfinite(value):
         raise ValueError(f'reward message: "value" {value} is not finite')
+    if abs(value) > MAX_ABS_REWARD:
+        raise ValueError(f'reward message: "value" {value:g} outside [-{MAX_ABS_REWARD:g}, {MAX_ABS_REWARD:g}]')
     return value
 
 
@@ -188,6 +223,7 @@ class Bus:
             raise
 
     def _bind(self, ctx: zmq.Context, kind: int, address: str, subscribe: bytes | None = None) -> zmq.Socket:
+        check_loopback(address)
         try:
             sock = ctx.socket(kind)
             self._sockets.append(sock)

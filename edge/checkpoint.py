@@ -45,6 +45,15 @@ def _digest(arrays: dict[str, np.ndarray]) -> str:
     return sha.hexdigest()
 
 
+def _first_non_finite(arrays: dict[str, np.ndarray]) -> str | None:
+    """The name of the first float array holding NaN or infinity, or None: such state is never learned state."""
+    for name in sorted(arrays):
+        array = arrays[name]
+        if array.dtype.kind in "fc" and not np.all(np.isfinite(array)):
+            return name
+    return None
+
+
 def _check_arrays(arrays: dict[str, np.ndarray]) -> None:
     for name, array in arrays.items():
         if not isinstance(name, str) or not name or "\0" in name:
@@ -71,6 +80,10 @@ def save_checkpoint(path: Path, arrays: dict[str, np.ndarray], meta: dict) -> Pa
     good checkpoint stays loadable by `load_latest_valid`.
     """
     _check_arrays(arrays)
+    bad = _first_non_finite(arrays)
+    if bad is not None:
+        raise CheckpointError(f"{path}: not written: array {bad!r} holds non-finite values (the last good "
+                              "checkpoint is kept)")
     if not isinstance(meta, dict):
         raise TypeError(f"save_checkpoint: meta is {type(meta).__name__}, expected dict")
     doc = {"format": FORMAT_TAG, "version": CHECKPOINT_VERSION, "meta": meta, "sha256": _digest(arrays)}
@@ -165,6 +178,9 @@ def load_checkpoint(path: Path) -> tuple[dict[str, np.ndarray], dict]:
         raise CheckpointError(f"{path}: corrupt checkpoint ({_describe(exc)})") from exc
     if _digest(members) != doc["sha256"]:
         raise CheckpointError(f"{path}: checksum mismatch, the file is corrupt")
+    bad = _first_non_finite(members)
+    if bad is not None:
+        raise CheckpointError(f"{path}: array {bad!r} holds non-finite values, refused")
     return members, doc["meta"]
 
 

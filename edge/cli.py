@@ -63,12 +63,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = _config(args)
     daemon = Daemon(config, resume=args.resume)
     if daemon.resumed_from is not None:
-        print(f"resumed learned state from {daemon.resumed_from}", flush=True)
+        _say(f"resumed learned state from {daemon.resumed_from}")
     addresses = config.bus
     engine = ("hearing " if config.source.kind in ("audio", "microphone") else "") + f"backend={config.backend.url}"
-    print(f"neuroedge run: {engine} source={config.source.kind} actions on {addresses.actions}, "
-          f"reward on {addresses.reward}, control on {addresses.control}", flush=True)
+    _say(f"neuroedge run: {engine} source={config.source.kind} actions on {addresses.actions}, "
+         f"reward on {addresses.reward}, control on {addresses.control}")
     return daemon.run(args.seconds)
+
+
+def _say(line: str) -> None:
+    """Print a line on stdout; when its reader has gone (``run | head -1``), stdout goes to /dev/null and the
+    daemon carries on controlling."""
+    try:
+        print(line, flush=True)
+    except (BrokenPipeError, OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

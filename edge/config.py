@@ -5,6 +5,7 @@ Every error names the file and the key (``config.scene.width: ...``); unknown ke
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -229,6 +230,8 @@ def _build(cls: type, data: dict, where: str):
         if dataclasses.is_dataclass(kind):
             kwargs[key] = _build(kind, value, f"{where}.{key}")
         elif kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(float(value)):  # TOML has nan and inf: no config value may be either
+                raise ConfigError(f"{where}.{key}: must be a finite number, got {value!r}")
             kwargs[key] = float(value)
         elif kind in (int, str, bool) and type(value) is kind:
             kwargs[key] = value

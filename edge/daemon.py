@@ -17,6 +17,7 @@ per-process counter of the daemon.
 """
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import time
@@ -39,6 +40,7 @@ class Daemon:
     def __init__(self, config: Config, resume: bool = False, log: TextIO = sys.stdout) -> None:
         self.config = config
         self.log = log
+        self.log_was_stdout = log is sys.stdout
         self.driver = open_driver(config)
         self.checkpoint_path = Path(config.checkpoint.path)
         self.resumed_from: Path | None = None
@@ -57,6 +59,9 @@ class Daemon:
         self.stopping = False
         self.rewards_received = 0
         self.checkpoints_written = 0
+        self.checkpoint_failures = 0
+        self.last_checkpoint_error: str | None = None
+        self._checkpoint_requested = False
         self.seq = 0  # the one per-process action sequence: every published action takes the next number
         self._started = time.monotonic()
         self._rate_mark = (self._started, 0.0)
@@ -97,7 +102,8 @@ class Daemon:
             "ok": True, "state": "paused" if self.paused else "running", "uptime_s": round(now - self._started, 3),
             "overruns": self.clock.overruns, **self.driver.status(rate), "rewards_received": self.rewards_received,
             "malformed_messages": self.bus.malformed, "last_error": self.bus.last_error,
-            "checkpoints": self.checkpoints_written,
+            "checkpoints": self.checkpoints_written, "checkpoint_failures": self.checkpoint_failures,
+            "last_checkpoint_error": self.last_checkpoint_error,
             "resumed_from": None if self.resumed_from is None else str(self.resumed_from),
         }
 
@@ -139,10 +145,30 @@ class Daemon:
     def _on_signal(self, signum: int, frame) -> None:
         self.stopping = True
 
+    def _on_hangup(self, signum: int, frame) -> None:
+        """SIGHUP: write a checkpoint at the next block and keep running (nothing is reloaded)."""
+        self._checkpoint_requested = True
+
+    def try_save(self) -> bool:
+        """Checkpoint, surviving a full, read-only or vanished disk: the failure is counted, logged (the first,
+        then the 2nd, 4th, 8th...) with the path, and the daemon keeps controlling; True when written."""
+        try:
+            self.save()
+        except (CheckpointError, OSError) as e:
+            self.checkpoint_failures += 1
+            self.last_checkpoint_error = " ".join(str(e).split())
+            if self.checkpoint_failures & (self.checkpoint_failures - 1) == 0:
+                print(f"warning: checkpoint {self.checkpoint_path} failed ({self.last_checkpoint_error}); still "
+                      f"running, retrying ({self.checkpoint_failures} failures so far)", file=sys.stderr, flush=True)
+            return False
+        return True
+
     def run(self, seconds: float | None = None) -> int:
-        """Run until ``seconds`` of sensor time, a stop request, a signal or the end of the input."""
+        """Run until ``seconds`` of sensor time, a stop request, a signal or the end of the input.
+        SIGINT and SIGTERM stop it with a final checkpoint; SIGHUP writes a checkpoint and carries on."""
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._on_signal)
+        signal.signal(signal.SIGHUP, self._on_hangup)
         run = self.config.run
         next_status = next_checkpoint = time.monotonic()
         next_status += run.status_interval_s
@@ -165,14 +191,15 @@ class Daemon:
                 if now >= next_status:
                     next_status = now + run.status_interval_s
                     self._print_status()
-                if now >= next_checkpoint:
-                    next_checkpoint = now + self.config.checkpoint.interval_s
-                    self.save()
+                if now >= next_checkpoint or self._checkpoint_requested:
+                    self._checkpoint_requested = False
+                    retry_s = min(self.config.checkpoint.interval_s or 60.0, 2.0 ** min(self.checkpoint_failures, 6))
+                    next_checkpoint = now + (self.config.checkpoint.interval_s if self.try_save() else retry_s)
                 if seconds is not None and self.driver.reached(seconds):
                     break
         finally:
             try:
-                self.save()
+                self.try_save()
                 self._print_status()
             finally:
                 self.bus.close()
@@ -180,6 +207,12 @@ class Daemon:
         return 0
 
     def _print_status(self) -> None:
+        """A status line on the log; when the log's reader has gone (a closed pipe), carry on without it."""
         s = self.status()
         self._rate_mark = (time.monotonic(), self.driver.progress())
-        print(self.driver.status_line(s), file=self.log, flush=True)
+        try:
+            print(self.driver.status_line(s), file=self.log, flush=True)
+        except (BrokenPipeError, ValueError, OSError):
+            self.log = open(os.devnull, "w")
+            if self.log_was_stdout:
+                os.dup2(self.log.fileno(), sys.stdout.fileno())  # nothing left to flush into a closed pipe

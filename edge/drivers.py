@@ -11,6 +11,7 @@ from edge.audio_pipeline import AudioPipeline, open_audio_source
 from edge.bus import Bus
 from edge.checkpoint import CheckpointError, save_checkpoint
 from edge.config import Config
+from edge.guard import StateGuard
 from edge.hearing import MODEL_KIND, Hearing, HearingConfig, load_model, save_model
 from edge.memory_stage import MemoryStage, split_memory, with_memory
 from edge.pipeline import LiveSource, Pipeline, build_pipeline
@@ -56,6 +57,7 @@ class EventDriver:
         self._pending_reward = 0.0
         self.memory = (MemoryStage(config.memory, self.pipeline.encoder.n_inputs, config.run.dt_us)
                        if config.memory.enabled else None)
+        self.guard = StateGuard(self.pipeline.backend)
 
     def receive(self, bus: Bus) -> int:
         """Take the pending rewards (they reach the next block, even across a pause); return how many."""
@@ -68,6 +70,7 @@ class EventDriver:
         self._pending_reward = 0.0
         if action is None:
             return None
+        self.guard.check()
         self.t_us = action.t_us
         if self.memory is None:
             return [action]
@@ -98,6 +101,7 @@ class EventDriver:
             self.pipeline.backend.restore(arrays)
         except ValueError as e:
             raise CheckpointError(f"{path}: does not fit this network ({e})") from None
+        self.guard = StateGuard(self.pipeline.backend)  # the restored state is the last good one
         restore_memory(self.memory, memory, meta, path)
 
     def save(self, path: Path) -> Path:
@@ -120,7 +124,7 @@ class EventDriver:
             "score": {key: round(value, 4) for key, value in c.score.items()},
             "actions": c.actions, "events": c.events,
             "source": source.status() if hasattr(source, "status") else {"format": source.format},
-            **(self.memory.status() if self.memory is not None else {}),
+            **(self.memory.status() if self.memory is not None else {}), **self.guard.status(),
         }
 
     def status_line(self, s: dict) -> str:

@@ -5,6 +5,7 @@ Errors name the key (``network.projections[1].connect: ...``); every random draw
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 
 import numpy as np
@@ -30,6 +31,10 @@ def _params(cls, data: dict, where: str):
             raise ValueError(f"{where}.{key}: unknown key (known: {', '.join(sorted(known))})")
         if hints[key] is float and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise ValueError(f"{where}.{key}: expected a number, got {value!r}")
+        default = known[key].default
+        unbounded = isinstance(default, float) and math.isinf(default)  # e.g. a time constant of "never"
+        if hints[key] is float and (math.isnan(value) or (math.isinf(value) and not unbounded)):
+            raise ValueError(f"{where}.{key}: must be a finite number, got {value!r}")
     return cls(**{k: float(v) if hints[k] is float else v for k, v in data.items()})
 
 

@@ -34,7 +34,7 @@ def _arrays() -> dict[str, np.ndarray]:
         "mask_bool": np.array([[True, False], [False, True]]),
         "fortran_f64": np.asfortranarray(rng.normal(size=(2, 5))),
         "empty_f32": np.zeros((0, 3), dtype=np.float32),
-        "nan_f64": np.array([np.nan, np.inf, -0.0]),
+        "edge_f64": np.array([-0.0, 1e-300, -1.7e308]),  # finite extremes (non-finite ones are refused)
     }
 
 
