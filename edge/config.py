@@ -144,6 +144,19 @@ class CheckpointConfig:
             raise ValueError(f"checkpoint.interval_s: must be >= 0, got {self.interval_s}")
 
 
+@dataclass(frozen=True)
+class MetricsConfig:
+    """Prometheus metrics over HTTP: ``address`` = "HOST:PORT" on loopback (e.g. "127.0.0.1:9108"); "" = off."""
+
+    address: str = ""
+
+    def validate(self) -> None:
+        if self.address:
+            from edge.metrics import parse_address
+
+            parse_address(self.address)
+
+
 MEMORY_STORE_MODES = ("novelty", "command")
 
 
@@ -204,6 +217,7 @@ class Config:
     task: TaskConfig = field(default_factory=TaskConfig)
     bus: BusAddresses = field(default_factory=BusAddresses)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     hearing: HearingRunConfig = field(default_factory=HearingRunConfig)
     memory: MemoryConfig = field(default_factory=MemoryConfig)
 

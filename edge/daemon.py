@@ -31,6 +31,8 @@ from edge.checkpoint import CheckpointError, load_latest_valid
 from edge.clock import RealtimeClock, ReplayClock, late_tolerance_s
 from edge.config import Config
 from edge.drivers import open_driver
+from edge.metrics import Metrics
+from edge.notify import Notifier
 from edge.pipeline import Pipeline
 
 
@@ -52,9 +54,16 @@ class Daemon:
             period_s = self.driver.period_s / config.run.speed
             self.clock = RealtimeClock(late_tolerance_s(period_s), config.run.speed) if realtime else ReplayClock(None)
             self.bus = Bus(config.bus)
+            try:
+                self.metrics = Metrics(config.metrics.address) if config.metrics.address else None
+            except BaseException:
+                self.bus.close()
+                raise
         except BaseException:
             self.driver.close()
             raise
+        self.notifier = Notifier()
+        self._last_checkpoint_at: float | None = None
         self.paused = False
         self.stopping = False
         self.rewards_received = 0
@@ -91,6 +100,7 @@ class Daemon:
         """Write the learned state atomically; the previous good checkpoint is kept beside it."""
         path = self.driver.save(self.checkpoint_path)
         self.checkpoints_written += 1
+        self._last_checkpoint_at = time.monotonic()
         return path
 
     def status(self) -> dict:
@@ -173,16 +183,25 @@ class Daemon:
         next_status = next_checkpoint = time.monotonic()
         next_status += run.status_interval_s
         next_checkpoint += self.config.checkpoint.interval_s or float("inf")
+        ready = False
         try:
             while not self.stopping:
+                if self.notifier.watchdog_due():
+                    self.notifier.watchdog()
                 self.rewards_received += self.driver.receive(self.bus)
                 self.bus.poll_control(self.handle_control)
                 if self.paused:
                     self.bus.poll_control(self.handle_control, timeout_ms=50)
                     continue
+                block_start = time.perf_counter()
                 actions = self.driver.step()
                 if actions is None:
                     break
+                if self.metrics is not None:
+                    self.metrics.observe_block(time.perf_counter() - block_start)
+                if not ready:
+                    ready = True
+                    self.notifier.send("READY=1", "STATUS=controlling")
                 self.clock.wait_until(self.driver.t_us)
                 for action in actions:
                     self.bus.publish(replace(action, seq=self.seq))
@@ -198,20 +217,29 @@ class Daemon:
                 if seconds is not None and self.driver.reached(seconds):
                     break
         finally:
+            self.notifier.send("STOPPING=1", "STATUS=stopping: writing the final checkpoint")
             try:
                 self.try_save()
                 self._print_status()
             finally:
                 self.bus.close()
                 self.driver.close()
+                if self.metrics is not None:
+                    self.metrics.close()
+                self.notifier.close()
         return 0
 
     def _print_status(self) -> None:
         """A status line on the log; when the log's reader has gone (a closed pipe), carry on without it."""
         s = self.status()
         self._rate_mark = (time.monotonic(), self.driver.progress())
+        line = self.driver.status_line(s)
+        if self.metrics is not None:
+            age = None if self._last_checkpoint_at is None else time.monotonic() - self._last_checkpoint_at
+            self.metrics.update(s, age)
+        self.notifier.send(f"STATUS={line[:200]}")
         try:
-            print(self.driver.status_line(s), file=self.log, flush=True)
+            print(line, file=self.log, flush=True)
         except (BrokenPipeError, ValueError, OSError):
             self.log = open(os.devnull, "w")
             if self.log_was_stdout:
