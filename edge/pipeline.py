@@ -21,6 +21,7 @@ from edge.config import Config, ConfigError, load_network_file
 from sensors.blocks import TimeBlocks
 from sensors.simulated.scene import SimulatedScene
 from edge.filters_config import build_filters
+from edge.watched_source import open_recording
 from sensors.source import open_source, parse_geometry
 from sensors.types import EVENT_DTYPE, EventBatch, Geometry
 from snn.encoding.encode_events import EventPooler
@@ -80,7 +81,7 @@ class RecordingSource:
     closed_loop = False
 
     def __init__(self, path: str, dt_us: int, block_ticks: int, geometry: Geometry | None = None) -> None:
-        self.source = open_source(path, geometry)
+        self.source = open_recording(path, geometry)
         self.format = self.source.format
         self.geometry = self.source.geometry
         self.blocks = TimeBlocks(self.source, dt_us, block_ticks)

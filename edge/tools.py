@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from sensors.render import FrameRenderer, accumulate, open_video, to_image, write_png
-from sensors.source import open_source
+from edge.watched_source import open_recording
 from sensors.types import Geometry, SourceError
 from sensors.formats.writers import open_writer
 
@@ -39,7 +39,7 @@ def describe_audio(path: str) -> dict:
 
 def describe(path: str, geometry: Geometry | None = None) -> dict:
     """``info``: format, geometry, event count, first and last timestamp (µs)."""
-    source = open_source(path, geometry)
+    source = open_recording(path, geometry)
     n, t_first, t_last = 0, None, None
     try:
         while (batch := source.read()) is not None:
@@ -58,7 +58,7 @@ def convert(src: str, dst: str, geometry: Geometry | None = None) -> dict:
     out = Path(dst)
     if out.resolve() == Path(src).resolve():
         raise SourceError(f"{dst}: output would overwrite the input")
-    source = open_source(src, geometry)
+    source = open_recording(src, geometry)
     writer = open_writer(out, source.geometry)
     n = 0
     try:
@@ -78,7 +78,7 @@ def render(src: str, dst: str, at_us: int | None, window_us: int, fps: float, sc
     out = Path(dst)
     if out.suffix not in (".png", ".mp4"):
         raise SourceError(f"{dst}: render writes .png (one window) or .mp4 (whole recording)")
-    source = open_source(src, geometry)
+    source = open_recording(src, geometry)
     g = source.geometry
     frames = 0
     try:

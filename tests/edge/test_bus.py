@@ -320,11 +320,59 @@ def test_invalid_address_names_it(ctx):
     assert str(info.value).startswith("nonsense: ")
 
 
-def test_close_is_idempotent_and_context_manager(ctx):
-    with Bus(free_addresses(), context=ctx) as b:
-        pass
+def tcp_port(address: str) -> int:
+    return int(address.rsplit(":", 1)[1])
+
+
+def port_in_use(address: str) -> bool:
+    """Whether a plain TCP socket cannot bind the address's loopback port (someone holds it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", tcp_port(address)))
+        except OSError:
+            return True
+        return False
+
+
+def assert_released(addresses: BusAddresses, make_socket) -> None:
+    """Every port is free again (ZMQ closes asynchronously: retried until the deadline); then each address
+    binds a fresh ZMQ socket."""
+    for address in (addresses.actions, addresses.reward, addresses.control):
+        eventually(lambda: True if not port_in_use(address) else None, f"{address} to be released")
+    for address in (addresses.actions, addresses.reward, addresses.control):
+        sock = make_socket(zmq.PUB)
+        sock.bind(address)
+        sock.close(linger=0)
+
+
+def test_close_is_idempotent_and_context_manager(ctx, make_socket):
+    addresses = free_addresses()
+    all_addresses = (addresses.actions, addresses.reward, addresses.control)
+    with Bus(addresses, context=ctx) as b:
+        assert all(port_in_use(a) for a in all_addresses)
+        squatter = make_socket(zmq.PUB)
+        with pytest.raises(zmq.ZMQError) as info:
+            squatter.bind(addresses.control)
+        assert info.value.errno == zmq.EADDRINUSE
+    assert_released(addresses, make_socket)  # leaving the with block closed every socket
+    b.close()  # a second close after __exit__: harmless
     b.close()
-    b.close()
+
+    again = Bus(addresses, context=ctx)  # the same addresses bind again; explicit close() releases them too
+    assert all(port_in_use(a) for a in all_addresses)
+    again.close()
+    assert_released(addresses, make_socket)
+
+    third = Bus(addresses, context=ctx)
+    try:
+        again.close()  # a stale bus's second close() does not touch the sockets now on its addresses
+        b.close()
+        with ThreadPoolExecutor(1) as pool:
+            future = pool.submit(control_request, addresses.control, "status", 2000)
+            assert serve_until_done(third, future) == {"ok": True, "state": "running"}
+    finally:
+        third.close()
+    assert_released(addresses, make_socket)
 
 
 # --- codecs under random input ---------------------------------------------------------------------------

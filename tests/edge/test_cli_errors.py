@@ -67,18 +67,17 @@ def test_replay_of_file_truncated_inside_the_header_is_one_line(tmp_path):
     assert_one_line_error(helpers.run_cli(["replay", path], tmp_path), path.name, "corrupt")
 
 
-@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception, reason="dv-processing's MonoCameraRecording.getNextEventBatch() spins at 100% CPU "
-                   "forever on this corrupted packet (called from sensors/formats/aedat4.py Aedat4Source.read): "
-                   "replay hangs instead of exiting 2")
 def test_replay_of_corrupted_packet_does_not_hang(tmp_path):
+    """dv-processing's getNextEventBatch() spins forever on this packet, holding the GIL: the AEDAT4 reader
+    runs in a watched child process (edge/watched_source.py), stopped after 5 s without a batch."""
     data = bytearray(helpers.dvs_path().read_bytes())
     rng = random.Random(1)
     offset = rng.randrange(900, len(data) - 2000)  # 564464: inside the compressed event packets
     data[offset:offset + 64] = bytes(rng.randrange(256) for _ in range(64))
     path = tmp_path / "corrupted.aedat4"
     path.write_bytes(bytes(data))
-    result = helpers.run_cli(["replay", path], tmp_path, deadline_s=8.0)  # the intact file replays in < 1 s
-    assert_one_line_error(result, path.name)
+    result = helpers.run_cli(["replay", path], tmp_path, deadline_s=30.0)  # the intact file replays in < 1 s
+    assert "stalled" in assert_one_line_error(result, path.name)
 
 
 def test_run_with_a_missing_recording_as_source(tmp_path):

@@ -1,6 +1,7 @@
 """info / convert / render on the shared recordings: detection by content, exact round trips, pictures."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -78,7 +79,68 @@ def test_render_png_window_shows_events_and_mp4_has_frames(tmp_path):
     assert video.isOpened() and int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == result["frames"] == 51
 
 
-@pytest.mark.parametrize("name", RECORDINGS)
+# every shared recording (sidecars aside), found in the directory rather than listed, so a new file is covered
+SHARED = sorted(p.name for p in EVENTS.iterdir() if p.suffix != ".json") if EVENTS.is_dir() else []
+UNSUPPORTED = {"color.es": "color", "generic.es": "generic"}  # Event Stream types without polarity events
+HAND_BLOCKS = {"dvs.es": 100, "dvs.aedat4": 100, "evt2.raw": 10, "evt2.aedat4": 10, "evt2_sample.raw": 6,
+               "evt2_sample.aedat4": 6, "evt3_sample.raw": 1, "evt3_sample.aedat4": 1, "evt3_sample.npy": 6}
+
+
+def expected_format(name: str) -> str:
+    stem, suffix = name.rsplit(".", 1)
+    return stem.split("_")[0] if suffix == "raw" else suffix  # evt2*.raw -> evt2, evt3*.raw -> evt3
+
+
+def test_shared_recordings_cover_every_reader():
+    supported = [name for name in SHARED if name not in UNSUPPORTED]
+    assert sorted(supported) == sorted(HAND_BLOCKS)
+    assert {expected_format(name) for name in supported} == {"es", "aedat4", "evt2", "evt3", "npy"}
+    assert set(UNSUPPORTED) <= set(SHARED)
+
+
+@pytest.mark.parametrize("name", SHARED)
 def test_replay_accepts_every_format(name):
-    summary = replay(str(EVENTS / name), load_config(None), seed=1, speed=None)
-    assert summary["events"] > 0 and summary["actions"] > 0 and summary["format"] in name.replace("raw", "evt")
+    """Replay reads the whole recording (the event count, geometry and time span ``info`` reports, which
+    are the sidecar's figures), emits one action per block of run.block_ticks ticks from the first event's
+    tick to the last event's block, and is deterministic (the same file twice: the same actions hash)."""
+    path, config = str(EVENTS / name), load_config(None)
+    if name in UNSUPPORTED:
+        for attempt in (lambda: describe(path), lambda: replay(path, config, seed=1, speed=None)):
+            with pytest.raises(SourceError, match=f"type '{UNSUPPORTED[name]}' is not supported"):
+                attempt()
+        return
+    info = describe(path)
+    sidecar = json.loads((EVENTS / f"{name}.json").read_text())
+    assert info["format"] == expected_format(name)
+    assert (info["width"], info["height"], info["events"], info["t_first_us"], info["t_last_us"]) == (
+        sidecar["width"], sidecar["height"], sidecar["n_events"], sidecar["t_first_us"], sidecar["t_last_us"])
+
+    summary = replay(path, config, seed=1, speed=None)
+    assert {key: summary[key] for key in ("format", "width", "height", "events")} == {
+        key: info[key] for key in ("format", "width", "height", "events")}
+    assert summary["duration_us"] == info["t_last_us"] - info["t_first_us"]
+    dt_us, block_ticks = config.run.dt_us, config.run.block_ticks
+    t0_us = info["t_first_us"] // dt_us * dt_us  # blocks start at the first event's tick
+    blocks = (info["t_last_us"] - t0_us) // (dt_us * block_ticks) + 1  # the last event's block is the last
+    assert summary["actions"] == blocks and summary["ticks"] == blocks * block_ticks
+    # by hand from the sidecars: (t_last - t0) // 10 ms + 1, e.g. evt2: (913812095 - 913716000) // 10000 + 1
+    assert summary["actions"] == HAND_BLOCKS[name]
+
+    again = replay(path, config, seed=1, speed=None)
+    assert len(summary["actions_sha256"]) == 64
+    assert {k: v for k, v in again.items() if k not in ("wall_s", "realtime_factor")} == {
+        k: v for k, v in summary.items() if k not in ("wall_s", "realtime_factor")}
+
+
+@pytest.mark.parametrize("source", ["dvs.es", "evt2.raw", "evt2_sample.raw", "evt3_sample.raw"])
+def test_replay_of_an_aedat4_conversion_gives_the_source_s_actions(source):
+    """The AEDAT4 conversions hold the same events (see the data README), so the same actions: the hash
+    depends on the events, not on the file format; and on the seed (it hashes the network's output)."""
+    config = load_config(None)
+    original = replay(str(EVENTS / source), config, seed=1, speed=None)
+    converted = replay(str(EVENTS / f"{source.rsplit('.', 1)[0]}.aedat4"), config, seed=1, speed=None)
+    assert (original["format"], converted["format"]) == (expected_format(source), "aedat4")
+    assert converted["actions_sha256"] == original["actions_sha256"]
+    assert converted["actions"] == original["actions"] and converted["events"] == original["events"]
+    if source == "dvs.es":  # 100 blocks of a busy scene: another seed gives other weights, other actions
+        assert replay(str(EVENTS / source), config, seed=2, speed=None)["actions_sha256"] != original["actions_sha256"]

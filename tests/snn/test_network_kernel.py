@@ -439,5 +439,52 @@ def test_ragged_projection_that_looks_dense_propagates_to_the_right_neurons():
     assert flat_state(backend)["g_exc_mv"].tolist() == ref.g_exc
 
 
+def run_mixed(rewards: list[float], seed: int = 4) -> tuple[NumbaBackend, dict[str, np.ndarray], list]:
+    """make_spec("mixed") on the numba back end and on the reference, the same random_blocks input with the
+    given reward per block; every block's spikes and the whole state must match. Returns the back end, its
+    initial weights per projection and the readout spikes per block."""
+    spec = make_spec("mixed")
+    backend, ref = load(spec, seed=seed), NaiveNetwork(spec, seed=seed)
+    w0 = {p: backend.read(f"projection/{p}/weight_mv") for p in PROJECTIONS}
+    outputs = []
+    for (ticks, _), reward in zip(random_blocks(0, len(rewards)), rewards):
+        out = frames_as_lists(backend.step(SpikeFrames.from_lists(ticks), reward))
+        assert out == ref.step(ticks, reward)
+        assert_same_as_reference(backend, ref, spec)
+        outputs.append(out)
+    return backend, w0, outputs
+
+
 def test_pair_and_reward_stdp_can_share_a_network():
-    make_spec("mixed").validate()
+    """A network with both rules (in_A, poi_B: reward STDP; A_B, in_B: pair STDP) runs both: with reward 0 in
+    every block the dopamine stays 0, so only the pair-STDP weights move (the reward projections still build
+    eligibility); with rewards the reward-STDP weights move too. Both runs match the reference tick by tick."""
+    reward_stdp, pair_stdp = ("in_A", "poi_B"), ("A_B", "in_B")
+    assert [type(p.plasticity).__name__ for p in make_spec("mixed").projections if p.name in PLASTIC] == \
+        ["RewardSTDP", "PairSTDP", "PairSTDP", "RewardSTDP"]
+    n_blocks = 8
+    rewards = [float(r) for _, r in random_blocks(0, n_blocks)]
+    assert min(rewards) < 0 < max(rewards)
+
+    quiet, w0, quiet_out = run_mixed([0.0] * n_blocks)
+    w_quiet = {p: quiet.read(f"projection/{p}/weight_mv") for p in PROJECTIONS}
+    assert sum(map(len, (s for block in quiet_out for s in block))) > 10  # the readout fired: pair STDP had posts
+    for p in pair_stdp:
+        assert not np.array_equal(w_quiet[p], w0[p]), f"{p}: pair STDP did not change weights with reward 0"
+    for p in reward_stdp:
+        np.testing.assert_array_equal(w_quiet[p], w0[p], err_msg=f"{p}: reward STDP moved without dopamine")
+        assert np.any(quiet.read(f"projection/{p}/eligibility") != 0.0), f"{p}: no eligibility built up"
+    for p in set(PROJECTIONS) - set(PLASTIC):
+        np.testing.assert_array_equal(w_quiet[p], w0[p], err_msg=p)
+    assert flat_state(quiet)["reward_baseline"][0] == 0.0
+
+    rewarded, w0_again, _ = run_mixed(rewards)
+    w_rewarded = {p: rewarded.read(f"projection/{p}/weight_mv") for p in PROJECTIONS}
+    assert all(np.array_equal(w0_again[p], w0[p]) for p in PROJECTIONS)
+    for p in PLASTIC:
+        assert not np.array_equal(w_rewarded[p], w0[p]), f"{p}: weights did not change with rewards"
+    for p in reward_stdp:
+        assert not np.allclose(w_rewarded[p], w_quiet[p]), f"{p}: rewards made no difference"
+    for p in set(PROJECTIONS) - set(PLASTIC):
+        np.testing.assert_array_equal(w_rewarded[p], w0[p], err_msg=p)
+    assert flat_state(rewarded)["reward_baseline"][0] != 0.0
