@@ -76,8 +76,12 @@ def _finite(obj: object) -> object:
 
 
 def _dumps(obj: object) -> bytes:
-    return json.dumps(_finite(obj), separators=(",", ":"), ensure_ascii=False, allow_nan=False,
-                      default=_json_default).encode("utf-8")
+    try:
+        text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_json_default)
+    except ValueError:  # a NaN or infinity somewhere: null instead, so a reply is always valid JSON
+        text = json.dumps(_finite(obj), separators=(",", ":"), ensure_ascii=False, allow_nan=False,
+                          default=_json_default)
+    return text.encode("utf-8")
 
 
 LOOPBACK_HOSTS = ("127.", "localhost", "[::1]", "::1")

@@ -82,6 +82,13 @@ def _say(line: str) -> None:
         os.close(devnull)
 
 
+def cmd_soak(args: argparse.Namespace) -> int:
+    from edge.soak import soak
+
+    _emit(soak(args.hours, args.seed, args.checkpoint_s), args.json)
+    return 0
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     from edge.config import RunConfig
     from edge.replay import replay, replay_audio, replay_speed
@@ -291,6 +298,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="audio files: hearing model checkpoint (from bench fsdd --model; default: untrained)")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON line")
     p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("soak", help="run the daemon for many simulated hours in compressed time, with faults; "
+                       "report memory growth, block latency, checkpoints verified, guard trips, exceptions")
+    p.add_argument("--hours", type=_positive, default=24.0, help="simulated hours (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the scene and of the bus client (default: %(default)s)")
+    p.add_argument("--checkpoint-s", type=_positive, default=5.0,
+                   help="checkpoint interval in wall seconds (default: %(default)s)")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON line")
+    p.set_defaults(func=cmd_soak)
 
     p = sub.add_parser("classify", help="recognise the spoken word in one audio file with a trained hearing model")
     p.add_argument("path", help="audio file (WAV, FLAC, OGG, ...; any sample rate)")

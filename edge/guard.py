@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import sys
 
-import numpy as np
-
 from snn.backend import Backend
 
 LEARNED_PREFIXES = ("projection/", "network/reward_baseline")
@@ -29,7 +27,7 @@ class StateGuard:
 
     def check(self) -> bool:
         """True when the learned state is finite; otherwise restore the last good state and return False."""
-        bad = next((name for name in self.names if not np.all(np.isfinite(self.backend.read(name)))), None)
+        bad = self.backend.non_finite(self.names)
         if bad is None:
             self._blocks += 1
             if self._blocks % self.snapshot_every == 0:

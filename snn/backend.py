@@ -44,6 +44,10 @@ class Backend(Protocol):
     def write(self, name: str, value: np.ndarray) -> None:
         """Set one state array by name, checked like ``restore`` (e.g. clear membranes between trials)."""
 
+    def non_finite(self, names: list[str]) -> str | None:
+        """The first of these state arrays holding NaN or infinity, or None (cheap: the numerical guard calls it
+        after every block)."""
+
     def report(self) -> dict:
         """Counts of this run (ticks, spikes, ...); the emulator adds energy and core use."""
 

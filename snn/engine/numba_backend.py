@@ -258,6 +258,20 @@ class NumbaBackend:
         else:
             source[index] = value
 
+    def non_finite(self, names: list[str]) -> str | None:
+        """The first of ``names`` (state array names) holding NaN or infinity, or None; reads in place, so it
+        is cheap enough to run after every block."""
+        for name in names:
+            source, index, kind = self._layout[name]
+            if kind != "f":
+                continue
+            if isinstance(index, tuple):
+                c = index[1]
+                index = slice(int(self.net.proj_syn_lo[c]), int(self.net.proj_syn_hi[c]))
+            if not np.isfinite(source[index]).all():
+                return name
+        return None
+
     def state(self) -> dict[str, np.ndarray]:
         """Every state array by name: portable ones by spec object, private ones under ``numba/``."""
         return {name: self._get(source, index) for name, (source, index, _) in self._layout.items()}

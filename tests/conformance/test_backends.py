@@ -229,3 +229,13 @@ def test_bad_reward_and_bad_input_are_refused(url):
         backend.step(SpikeFrames.empty(1), float("nan"))
     with pytest.raises(ValueError):
         backend.step(SpikeFrames.from_lists([[N_INPUT]]), 0.0)
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_non_finite_names_the_first_bad_array(url):
+    backend = opened(url, network(REWARD))
+    names = [name for name in backend.state() if name.startswith("projection/")]
+    assert backend.non_finite(names) is None
+    with pytest.raises(ValueError):  # nothing from outside can put a NaN in
+        backend.write("projection/A_B/weight_mv", np.full(5, np.nan))
+    assert backend.non_finite(names) is None
