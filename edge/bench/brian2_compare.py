@@ -1,6 +1,9 @@
 """Brian2 reference timings for the W1 (CUBA) and W2 (STDP) workloads of WORKLOADS.md, in Brian2's own venv.
 
 Brian2 is never imported here: it runs in a separate virtual environment as a subprocess (cpp_standalone).
+Brian2 runs in the float precision it is given (``dtype``: its ``prefs.core.default_float_dtype``), so that a
+comparison with neuroedge is float32 against float32 or float64 against float64; the result names it
+(``brian2_dtype``, as read back from Brian2).
 """
 from __future__ import annotations
 
@@ -99,6 +102,9 @@ def ensure_brian2_venv(log=_stderr) -> Path:
 
 WORKLOADS = ("cuba", "stdp")
 CUBA_DEFAULT_N = 4000
+DTYPES = ("float32", "float64")
+DEFAULT_DTYPE = "float64"
+"""Brian2's own default precision; ``bench cuba|stdp --compare brian2`` passes neuroedge's instead."""
 
 #: W1 (WORKLOADS.md): we = 60·0.27/10 mV, wi = −20·4.5/10 mV; ~80 inputs per neuron at any N.
 CUBA_PARAMS = {
@@ -128,6 +134,10 @@ PROJECT_DIR, REPEATS, RESULT_PATH = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 b2.set_device("cpp_standalone", directory=PROJECT_DIR, build_on_run=False)
 b2.prefs.devices.cpp_standalone.openmp_threads = 0
 start = time.perf_counter()
+'''
+
+_PRECISION = '''\
+b2.prefs.core.default_float_dtype = getattr(np, FLOAT_DTYPE)  # state variables, weights and C++ "scalar"
 '''
 
 _CUBA_BODY = '''\
@@ -235,7 +245,8 @@ for _ in range(REPEATS):
 result = {"brian2_wall_s": float(np.median(loop_s)), "brian2_build_s": build_s,
           "brian2_compile_s": b2.device.timers["compile"]["make"],
           "brian2_binary_wall_s": float(np.median(binary_s)), "brian2_loop_s_runs": loop_s,
-          "brian2_version": b2.__version__}
+          "brian2_version": b2.__version__,
+          "brian2_dtype": np.dtype(b2.prefs.core.default_float_dtype).name}
 result.update(summary())
 with open(RESULT_PATH, "w") as f:
     json.dump(result, f)
@@ -257,19 +268,28 @@ def _check_workload(workload: str, n: int | None) -> tuple[str, dict]:
     raise ValueError(f"brian2_compare: unknown workload {workload!r}; expected one of {', '.join(WORKLOADS)}")
 
 
-def brian2_script(workload: str, n: int | None = None) -> str:
+def _check_dtype(dtype: str) -> str:
+    if dtype not in DTYPES:
+        raise ValueError(f"brian2_compare: dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    return dtype
+
+
+def brian2_script(workload: str, n: int | None = None, dtype: str = DEFAULT_DTYPE) -> str:
     """Python source of one workload for the Brian2 venv: argv = project_dir repeats result_json.
 
     It builds the network in cpp_standalone, compiles it once, runs the binary ``repeats`` times and writes
     a JSON result (see ``brian2_wall_s``). ``n`` is the CUBA network size (default 4000); None for stdp.
+    ``dtype`` ("float32" or "float64") is Brian2's ``prefs.core.default_float_dtype``.
     """
     workload, params = _check_workload(workload, n)
+    dtype = _check_dtype(dtype)
     body = _CUBA_BODY if workload == "cuba" else _STDP_BODY
-    return f"{_PROLOGUE}PARAMS = {params!r}\n{body}{_EPILOGUE}"
+    return f'{_PROLOGUE}PARAMS = {params!r}\nFLOAT_DTYPE = "{dtype}"\n{_PRECISION}{body}{_EPILOGUE}'
 
 
-def brian2_wall_s(workload: str, n: int | None, repeats: int = 3, log=_stderr) -> dict:
-    """Run W1 ("cuba", n neurons) or W2 ("stdp", n None) in Brian2 2.9 cpp_standalone, one thread.
+def brian2_wall_s(workload: str, n: int | None, repeats: int = 3, log=_stderr, dtype: str = DEFAULT_DTYPE) -> dict:
+    """Run W1 ("cuba", n neurons) or W2 ("stdp", n None) in Brian2 2.9 cpp_standalone, one thread, in float
+    precision ``dtype`` ("float32" or "float64"; pass neuroedge's so that the two compare like with like).
 
     Returns
     -------
@@ -281,9 +301,11 @@ def brian2_wall_s(workload: str, n: int | None, repeats: int = 3, log=_stderr) -
         ``brian2_build_s``: network construction in Python + code generation + g++ build, in s.
         ``brian2_compile_s``: the ``make`` part of it, in s. ``brian2_binary_wall_s``: median wall time
         of the whole binary, in s. ``brian2_rate_hz``: mean excitatory rate. ``brian2_final_mean_weight_mv``
-        (stdp only): mean plastic weight after the run. ``brian2_version``.
+        (stdp only): mean plastic weight after the run. ``brian2_version``. ``brian2_dtype``: the precision
+        Brian2 ran in, read back from its ``prefs.core.default_float_dtype`` (always equal to ``dtype``).
     """
     workload, params = _check_workload(workload, n)
+    dtype = _check_dtype(dtype)
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise ValueError(f"brian2_compare: repeats must be an integer >= 1, got {repeats!r}")
     python = _venv_python(brian2_venv_dir())
@@ -292,8 +314,8 @@ def brian2_wall_s(workload: str, n: int | None, repeats: int = 3, log=_stderr) -
     label = f"{workload} N={params['n']}" if workload == "cuba" else workload
     workdir = Path(tempfile.mkdtemp(prefix=f"neuroedge-brian2-{workload}-"))
     script, result_path = workdir / "workload.py", workdir / "result.json"
-    script.write_text(brian2_script(workload, params.get("n")))
-    log(f"brian2: {label}: building (code generation + g++), then {repeats} runs")
+    script.write_text(brian2_script(workload, params.get("n"), dtype))
+    log(f"brian2: {label}: {dtype}, building (code generation + g++), then {repeats} runs")
     cmd = [str(python), str(script), str(workdir / "project"), str(repeats), str(result_path)]
     try:
         proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=3600, env=_clean_env())
@@ -302,7 +324,9 @@ def brian2_wall_s(workload: str, n: int | None, repeats: int = 3, log=_stderr) -
     if proc.returncode != 0 or not result_path.is_file():
         raise Brian2Error(f"brian2 {label} failed: {_last_line(proc.stderr or proc.stdout)} (kept {workdir})")
     result = json.loads(result_path.read_text())
+    if result.get("brian2_dtype") != dtype:
+        raise Brian2Error(f"brian2 {label} ran in {result.get('brian2_dtype')!r}, not {dtype!r} (kept {workdir})")
     shutil.rmtree(workdir, ignore_errors=True)
-    log(f"brian2: {label}: build {result['brian2_build_s']:.1f} s, loop median {result['brian2_wall_s']:.3f} s, "
+    log(f"brian2: {label} {dtype}: build {result['brian2_build_s']:.1f} s, loop median {result['brian2_wall_s']:.3f} s, "
         f"rate {result['brian2_rate_hz']:.2f} Hz")
     return result

@@ -89,6 +89,19 @@ def compare_brian2(result: dict, name: str, n: int | None, log) -> dict:
     from edge.bench.brian2_compare import brian2_wall_s, ensure_brian2_venv
 
     ensure_brian2_venv(log)
-    theirs = brian2_wall_s(name, n, log=log)
+    theirs = brian2_wall_s(name, n, log=log, dtype=result["dtype"])  # Brian2 in our precision: like for like
     # Brian2 times its loop with std::clock (processor time); compare like with like: our loop's processor time.
-    return {**result, **theirs, "speedup_vs_brian2": round(theirs["brian2_wall_s"] / result["cpu_s"], 2)}
+    return merge_brian2(result, theirs)
+
+
+def merge_brian2(result: dict, theirs: dict) -> dict:
+    """Our ``run_workload`` result with Brian2's ``brian2_wall_s`` result added, and ``speedup_vs_brian2`` =
+    ``brian2_wall_s / cpu_s`` rounded to 2 decimals: processor time against processor time (Brian2's loop
+    timer is std::clock; ``wall_s`` is not used). None when ``cpu_s`` is not > 0 (nothing to divide by).
+    Pure; ValueError if a key of ``theirs`` would overwrite one of ours."""
+    clash = sorted(result.keys() & theirs.keys())
+    if clash:
+        raise ValueError(f"merge_brian2: Brian2's result would overwrite {', '.join(clash)}")
+    cpu_s = result["cpu_s"]
+    speedup = round(theirs["brian2_wall_s"] / cpu_s, 2) if cpu_s > 0 else None
+    return {**result, **theirs, "speedup_vs_brian2": speedup}

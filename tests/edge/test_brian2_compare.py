@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from edge.bench import brian2_compare as bc
+from edge.bench.engine import compare_brian2, merge_brian2
 
 
 def _params(script: str) -> dict:
@@ -153,6 +154,75 @@ def test_wall_s_failure_is_one_line_error(monkeypatch, tmp_path):
 def test_last_line():
     assert bc._last_line("a\nERROR: no such thing\n\n") == "ERROR: no such thing"
     assert bc._last_line("") == "(no output)"
+
+
+# --- the speed-up: edge.bench.engine.merge_brian2 / compare_brian2, without Brian2 ------------------------
+
+OURS = {"workload": "W1 CUBA", "backend": "numba?dtype=float32", "dtype": "float32", "wall_s": 0.25,
+        "cpu_s": 0.3, "rate_hz": 5.7, "seed": 0}
+THEIRS = {"brian2_wall_s": 1.0, "brian2_build_s": 9.5, "brian2_compile_s": 8.0, "brian2_binary_wall_s": 1.2,
+          "brian2_loop_s_runs": [1.0, 0.9, 1.1], "brian2_version": "2.9.0", "brian2_rate_hz": 5.6}
+
+
+def test_merge_brian2_is_processor_time_over_processor_time():
+    ours, theirs = dict(OURS), dict(THEIRS)
+    merged = merge_brian2(ours, theirs)
+    assert merged == {**OURS, **THEIRS, "speedup_vs_brian2": 3.33}  # 1.0 / 0.3, not 1.0 / 0.25 (wall_s) = 4.0
+    assert list(merged)[-1] == "speedup_vs_brian2"
+    assert ours == OURS and theirs == THEIRS  # inputs untouched
+
+
+@pytest.mark.parametrize("brian2_s, cpu_s, speedup", [
+    (1.0, 0.3, 3.33),        # 3.333... rounds down
+    (2.0, 0.3, 6.67),        # 6.666... rounds up
+    (1.5, 0.5, 3.0),
+    (12.3456, 1.0, 12.35),
+    (0.123, 0.0411, 2.99),   # 2.9927...
+    (0.02, 0.3, 0.07),       # Brian2 faster: a speed-up below 1
+    (0.001, 0.3, 0.0),       # 0.0033...: rounds to 0.0, still a number
+    (40.0, 0.0123, 3252.03),  # 3252.0325...
+])
+def test_merge_brian2_speedup_hand_numbers(brian2_s, cpu_s, speedup):
+    merged = merge_brian2({**OURS, "cpu_s": cpu_s}, {**THEIRS, "brian2_wall_s": brian2_s})
+    assert merged["speedup_vs_brian2"] == speedup
+    assert (merged["cpu_s"], merged["brian2_wall_s"], merged["wall_s"]) == (cpu_s, brian2_s, OURS["wall_s"])
+
+
+def test_merge_brian2_without_processor_time_gives_none_and_refuses_overwrites():
+    assert merge_brian2({**OURS, "cpu_s": 0.0}, THEIRS)["speedup_vs_brian2"] is None
+    with pytest.raises(ValueError, match="would overwrite cpu_s, rate_hz"):
+        merge_brian2(OURS, {**THEIRS, "rate_hz": 1.0, "cpu_s": 9.0})
+
+
+FAKE_BRIAN2_PYTHON = r"""#!/bin/sh
+# stands in for the Brian2 venv's python: answers the version probe; for a workload script (argv: script
+# project repeats result_json) writes a result in the precision the script asks for
+if [ "$1" = "-c" ]; then echo 2.9.0; exit 0; fi
+dtype=$(sed -n 's/^FLOAT_DTYPE = "\(.*\)"$/\1/p' "$1")
+[ -n "$dtype" ] || dtype=float64
+cat > "$4" <<EOF
+{"brian2_wall_s": 1.0, "brian2_build_s": 9.5, "brian2_compile_s": 8.0, "brian2_binary_wall_s": 1.2,
+ "brian2_loop_s_runs": [1.0, 0.9, 1.1], "brian2_version": "2.9.0", "brian2_rate_hz": 5.6, "brian2_dtype": "$dtype"}
+EOF
+"""
+
+
+def test_compare_brian2_adds_their_result_and_the_processor_time_speedup(monkeypatch, tmp_path):
+    """compare_brian2 end to end with a stand-in for the Brian2 venv (a shell script, no Brian2)."""
+    venv = tmp_path / "b2"
+    python = venv / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text(FAKE_BRIAN2_PYTHON)
+    python.chmod(python.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("NEUROEDGE_BRIAN2_VENV", str(venv))
+    monkeypatch.setattr(bc.shutil, "which", lambda tool: "/usr/bin/" + tool)
+    messages = []
+    merged = compare_brian2(dict(OURS), "cuba", 4000, log=messages.append)
+    assert {k: merged[k] for k in OURS} == OURS
+    assert merged["brian2_wall_s"] == 1.0 and merged["brian2_version"] == "2.9.0"
+    assert merged["speedup_vs_brian2"] == 3.33
+    assert merged["brian2_dtype"] == OURS["dtype"]  # Brian2 was asked for our precision: like with like
+    assert messages[0] == f"brian2: reusing {venv} (Brian2 2.9.0)"
 
 
 _REAL = pytest.mark.skipif(
