@@ -71,15 +71,35 @@ def lif_add_noise(v_mv, refractory_left, lo, hi, noise_mv, rng_state):
 @njit(cache=True)
 def spikes_from_flags(fired, n_fired, v_mv, refractory_left, lo, hi, v_reset_mv, refractory_ticks, spiked_ids,
                       n_spiked):
-    """Reset the ``n_fired`` flagged neurons of lo..hi-1 in id order, reading the flags eight at a time;
-    appends their ids and returns the new count. Clears the flags it visits."""
+    """Reset the ``n_fired`` flagged neurons of lo..hi-1 in id order, reading the flags eight at a time (whole
+    zero words skipped, ``fired`` is padded to a multiple of 8); appends their ids and returns the new count.
+    Clears the flags it visits."""
     words = fired.view(np.uint64)
-    j = lo
     found = 0
-    while found < n_fired and j < hi:
-        if j % 8 == 0 and j + 8 <= hi and words[j // 8] == 0:
-            j += 8
-            continue
+    j = lo
+    while j < hi and j % 8 != 0:  # the unaligned head, byte by byte
+        if fired[j]:
+            fired[j] = 0
+            v_mv[j] = v_reset_mv
+            refractory_left[j] = refractory_ticks
+            spiked_ids[n_spiked] = j
+            n_spiked += 1
+            found += 1
+        j += 1
+    w, w_end = j // 8, hi // 8
+    while found < n_fired and w < w_end:
+        if words[w] != 0:
+            for b in range(w * 8, w * 8 + 8):
+                if fired[b]:
+                    fired[b] = 0
+                    v_mv[b] = v_reset_mv
+                    refractory_left[b] = refractory_ticks
+                    spiked_ids[n_spiked] = b
+                    n_spiked += 1
+                    found += 1
+        w += 1
+    j = max(w_end * 8, j)
+    while found < n_fired and j < hi:  # the tail after the last whole word
         if fired[j]:
             fired[j] = 0
             v_mv[j] = v_reset_mv
