@@ -343,6 +343,8 @@ def assert_released(addresses: BusAddresses, make_socket) -> None:
         sock = make_socket(zmq.PUB)
         sock.bind(address)
         sock.close(linger=0)
+    for address in (addresses.actions, addresses.reward, addresses.control):  # that close is asynchronous too
+        eventually(lambda: True if not port_in_use(address) else None, f"{address} to be released again")
 
 
 def test_close_is_idempotent_and_context_manager(ctx, make_socket):
