@@ -68,6 +68,16 @@ def lif_add_noise(v_mv, refractory_left, lo, hi, noise_mv, rng_state):
             v_mv[j] += noise_mv * next_normal(rng_state)
 
 
+@njit(cache=True, inline="always")
+def reset_spiker(j, fired, v_mv, refractory_left, v_reset_mv, refractory_ticks, spiked_ids, n_spiked):
+    """Neuron j fired: clear its flag, reset it, start its refractory period, append it; the new count."""
+    fired[j] = 0
+    v_mv[j] = v_reset_mv
+    refractory_left[j] = refractory_ticks
+    spiked_ids[n_spiked] = j
+    return n_spiked + 1
+
+
 @njit(cache=True)
 def spikes_from_flags(fired, n_fired, v_mv, refractory_left, lo, hi, v_reset_mv, refractory_ticks, spiked_ids,
                       n_spiked):
@@ -79,11 +89,7 @@ def spikes_from_flags(fired, n_fired, v_mv, refractory_left, lo, hi, v_reset_mv,
     j = lo
     while j < hi and j % 8 != 0:  # the unaligned head, byte by byte
         if fired[j]:
-            fired[j] = 0
-            v_mv[j] = v_reset_mv
-            refractory_left[j] = refractory_ticks
-            spiked_ids[n_spiked] = j
-            n_spiked += 1
+            n_spiked = reset_spiker(j, fired, v_mv, refractory_left, v_reset_mv, refractory_ticks, spiked_ids, n_spiked)
             found += 1
         j += 1
     w, w_end = j // 8, hi // 8
@@ -91,21 +97,14 @@ def spikes_from_flags(fired, n_fired, v_mv, refractory_left, lo, hi, v_reset_mv,
         if words[w] != 0:
             for b in range(w * 8, w * 8 + 8):
                 if fired[b]:
-                    fired[b] = 0
-                    v_mv[b] = v_reset_mv
-                    refractory_left[b] = refractory_ticks
-                    spiked_ids[n_spiked] = b
-                    n_spiked += 1
+                    n_spiked = reset_spiker(b, fired, v_mv, refractory_left, v_reset_mv, refractory_ticks,
+                                            spiked_ids, n_spiked)
                     found += 1
         w += 1
     j = max(w_end * 8, j)
     while found < n_fired and j < hi:  # the tail after the last whole word
         if fired[j]:
-            fired[j] = 0
-            v_mv[j] = v_reset_mv
-            refractory_left[j] = refractory_ticks
-            spiked_ids[n_spiked] = j
-            n_spiked += 1
+            n_spiked = reset_spiker(j, fired, v_mv, refractory_left, v_reset_mv, refractory_ticks, spiked_ids, n_spiked)
             found += 1
         j += 1
     return n_spiked
