@@ -84,15 +84,17 @@ def _dumps(obj: object) -> bytes:
     return text.encode("utf-8")
 
 
-LOOPBACK_HOSTS = ("127.", "localhost", "[::1]", "::1")
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` (a name or address, IPv6 with or without brackets) is this machine's loopback."""
+    return host.startswith("127.") or host in ("localhost", "::1", "[::1]")
 
 
 def check_loopback(address: str) -> None:
-    """ValueError (one line naming the address) for a ``tcp://`` address whose host is not loopback."""
+    """BusError (one line naming the address) for a ``tcp://`` address whose host is not loopback."""
     if not address.startswith("tcp://"):
         return
     host = address[len("tcp://"):].rsplit(":", 1)[0]
-    if not host.startswith(LOOPBACK_HOSTS):
+    if not is_loopback_host(host):
         raise BusError(f"{address}: binding off loopback is refused (the bus has no authentication; bind "
                        "127.0.0.1 and reach it through an SSH tunnel or a VPN)")
 

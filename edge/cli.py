@@ -74,12 +74,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _say(line: str) -> None:
     """Print a line on stdout; when its reader has gone (``run | head -1``), stdout goes to /dev/null and the
     daemon carries on controlling."""
+    from edge.daemon import detach_stdout
+
     try:
         print(line, flush=True)
     except (BrokenPipeError, OSError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
+        detach_stdout()
 
 
 def cmd_soak(args: argparse.Namespace) -> int:

@@ -36,6 +36,14 @@ from edge.notify import Notifier
 from edge.pipeline import Pipeline
 
 
+def detach_stdout() -> None:
+    """stdout's reader has gone (``neuroedge run | head -1``): point stdout at /dev/null, so nothing written
+    later (or flushed at exit) fails, and carry on."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 class Daemon:
     """Owns the driver (pipeline), the bus, the clock and the checkpoint file of one running controller."""
 
@@ -243,4 +251,4 @@ class Daemon:
         except (BrokenPipeError, ValueError, OSError):
             self.log = open(os.devnull, "w")
             if self.log_was_stdout:
-                os.dup2(self.log.fileno(), sys.stdout.fileno())  # nothing left to flush into a closed pipe
+                detach_stdout()

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from controllers.action import Action
+from edge.backends import open_backend
 from edge.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from edge.memory_stage import MemoryStage, split_memory, with_memory
 from sensors.audio.sources import AudioFileSource, audio_stats
@@ -94,8 +95,6 @@ class Hearing:
     ``backend_url``)."""
 
     def __init__(self, config: HearingConfig, backend_url: str = DEFAULT_BACKEND) -> None:
-        from edge.backends import open_backend
-
         self.config = config
         self.encoder = AudioEncoder(config.audio)
         self.segmenter = UtteranceSegmenter(config.segmenter, self.encoder.dt_us)

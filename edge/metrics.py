@@ -7,6 +7,8 @@ import resource
 
 from prometheus_client import CollectorRegistry, Gauge, Histogram, start_http_server
 
+from edge.bus import is_loopback_host
+
 LATENCY_BUCKETS_S = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
 
 GAUGES = {  # status key -> (series, help)
@@ -30,7 +32,7 @@ def parse_address(address: str) -> tuple[str, int]:
     host, sep, port = address.rpartition(":")
     if not sep or not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError(f"metrics.address: want HOST:PORT, got {address!r}")
-    if not (host.startswith("127.") or host in ("localhost", "::1", "[::1]")):
+    if not is_loopback_host(host):
         raise ValueError(f"metrics.address: {address!r} is off loopback (the endpoint has no authentication)")
     return host.strip("[]"), int(port)
 

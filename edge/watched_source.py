@@ -12,7 +12,7 @@ from __future__ import annotations
 import multiprocessing
 from pathlib import Path
 
-from sensors.source import open_source
+from sensors.source import detect_format, open_source
 from sensors.types import EventBatch, Geometry, SourceError
 
 WATCHED_FORMATS = ("aedat4",)
@@ -27,14 +27,13 @@ START_S = 30.0
 
 
 def _format_of(path: Path) -> str | None:
-    from sensors.formats.aedat4 import AEDAT4_MAGIC
-
+    """The recording's format by its header (sensors.source.detect_format), None when unreadable or unknown
+    (``open_source`` then reports it in its own words)."""
     try:
         with open(path, "rb") as f:
-            head = f.read(len(AEDAT4_MAGIC))
-    except OSError:
+            return detect_format(path, f.read(4096))
+    except (OSError, SourceError):
         return None
-    return "aedat4" if head == AEDAT4_MAGIC else None
 
 
 def _serve(path: str, geometry: Geometry | None, conn) -> None:

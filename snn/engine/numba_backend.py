@@ -97,6 +97,7 @@ class NumbaBackend:
         self._out_ids = np.empty(MIN_OUT_CAPACITY, dtype=np.int32)
         self._modulator = np.zeros(n)
         self._has_reward_stdp = net.baseline_tau_ms is not None
+        self._has_third_factor = any(isinstance(p.plasticity, ThirdFactorHebb) for p in spec.projections)
         self._scaling = [(c, net.in_ptr[net.proj_in_off[c]:net.proj_in_off[c] + net.proj_post_hi[c] - net.proj_post_lo[c] + 1],
                           np.full(net.proj_post_hi[c] - net.proj_post_lo[c], net.normalise_sum_mv[c]))
                          for c in range(len(spec.projections)) if not np.isnan(net.normalise_sum_mv[c])]
@@ -115,17 +116,19 @@ class NumbaBackend:
         if self.net.n_neurons + busiest > len(self._spiked):
             self._spiked = np.zeros(self.net.n_neurons + busiest, dtype=np.int32)
 
-    def _set_modulator(self, reward) -> float:
+    def _set_modulator(self, reward) -> tuple[float, bool]:
         """The per-neuron third factor from ``reward`` (ThirdFactorHebb): one value per readout neuron, or one
-        float for every neuron; returns the scalar reward for reward STDP. ValueError on a non-finite reward,
-        a wrongly sized array, or an array with reward-STDP projections (they take one global dopamine)."""
+        float for every neuron (written only when the network has such a projection); returns (the scalar
+        reward for reward STDP, whether any third factor is non-zero). ValueError on a non-finite reward, a
+        wrongly sized array, or an array with reward-STDP projections (they take one global dopamine)."""
         net = self.net
         if np.ndim(reward) == 0:
             value = float(reward)
             if not math.isfinite(value):
                 raise ValueError(f"numba backend: reward must be finite, got {value}")
-            self._modulator.fill(value)
-            return value
+            if self._has_third_factor:
+                self._modulator.fill(value)
+            return value, self._has_third_factor and value != 0.0
         values = np.asarray(reward, dtype=np.float64)
         if values.shape != (self.n_readout,) or not np.all(np.isfinite(values)):
             raise ValueError(f"numba backend: a per-neuron reward needs {self.n_readout} finite values (one per "
@@ -135,7 +138,7 @@ class NumbaBackend:
                              "reward-STDP projections take one float")
         self._modulator.fill(0.0)
         self._modulator[net.readout_lo:net.readout_hi] = values
-        return 0.0
+        return 0.0, self._has_third_factor and bool(values.any())
 
     def step(self, inputs: SpikeFrames, reward) -> SpikeFrames:
         """Advance len(inputs) ticks. ``reward`` (dimensionless): a float sets reward STDP's dopamine = reward -
@@ -145,8 +148,7 @@ class NumbaBackend:
             raise RuntimeError("numba backend: load() a network before step()")
         self._check_inputs(inputs)
         net = self.net
-        reward = self._set_modulator(reward)
-        modulated = bool(self._modulator.any())
+        reward, modulated = self._set_modulator(reward)
         n_ticks = inputs.n_ticks
         dopamine = 0.0
         if net.baseline_tau_ms is not None:
