@@ -156,7 +156,7 @@ def test_state_names_follow_the_spec(url):
 
 
 @pytest.mark.parametrize("url", URLS)
-@pytest.mark.parametrize("spoil", ["missing", "extra", "shape", "type", "nan"])
+@pytest.mark.parametrize("spoil", ["missing", "extra", "shape", "type", "nan", "negative count"])
 def test_restore_refuses_a_bad_array_by_name_and_changes_nothing(url, spoil):
     backend = opened(url, network(REWARD))
     before = backend.state()
@@ -171,6 +171,9 @@ def test_restore_refuses_a_bad_array_by_name_and_changes_nothing(url, spoil):
         state[key] = np.zeros(len(state[key]) + 1)
     elif spoil == "type":
         state[key] = state[key].astype(np.int64)
+    elif spoil == "negative count":
+        key = "population/B/refractory_ticks"
+        state[key] = np.full(len(state[key]), -1)
     else:
         state[key] = np.full(len(state[key]), np.nan)
     with pytest.raises(ValueError, match=repr(key)):

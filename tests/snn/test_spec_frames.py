@@ -131,6 +131,14 @@ def test_numba_limits_are_the_back_ends_not_the_specs():
         open_backend("numba").load(bad_spec, seed=0)
 
 
+def test_numba_refuses_a_refractory_period_beyond_its_counter():
+    long_hold = replace(with_population(1, lif=LIFParams(refractory_ms=3277.0)), dt_us=100)  # 32770 ticks
+    long_hold.validate()
+    with pytest.raises(ValueError, match="numba backend: population 'hid': refractory_ms 3277.0 is more than 32767"):
+        open_backend("numba").load(long_hold, seed=0)
+    open_backend("numba").load(replace(with_population(1, lif=LIFParams(refractory_ms=3276.0)), dt_us=100), seed=0)
+
+
 def test_structure_hash_ignores_weights_but_not_structure():
     base = spec()
     assert base.structure_sha256() == with_projection(0, weight_mv=base.projections[0].weight_mv + 1.0).structure_sha256()
