@@ -30,13 +30,12 @@ import zmq
 from edge.checkpoint import CheckpointError, load_checkpoint
 from edge.config import config_from_dict
 from edge.daemon import Daemon
+from edge.latency import LatencyHistogram
 from sensors.types import EVENT_DTYPE, EventBatch
 
 RSS_EVERY_S = 600.0          # simulated seconds between RSS samples
 DARK_EVERY_S, DARK_S = 7200.0, 60.0          # the sensor goes dark for DARK_S every DARK_EVERY_S
 BLOCKED_EVERY_S, BLOCKED_S = 10800.0, 1800.0  # the checkpoint directory is unwritable for BLOCKED_S every ...
-LATENCY_BIN_US = 5.0
-LATENCY_BINS = 20_000        # up to 100 ms in 5 µs bins; longer blocks count in the last bin (and in max)
 
 
 def rss_kib() -> int:
@@ -142,8 +141,7 @@ def soak(hours: float, seed: int = 0, checkpoint_s: float = 5.0,
                                                lambda: sim_s() % DARK_EVERY_S >= DARK_EVERY_S - DARK_S)
         counts = {"checkpoints_verified": 0, "checkpoint_verify_failures": 0, "exceptions": 0,
                   "blocked_spells": 0, "dark_blocks": 0}
-        hist = np.zeros(LATENCY_BINS, dtype=np.int64)
-        worst = [0.0]
+        latency = LatencyHistogram()
         rss: list[tuple[float, int]] = []
         blocked = [False]
         next_rss = [0.0]
@@ -165,9 +163,7 @@ def soak(hours: float, seed: int = 0, checkpoint_s: float = 5.0,
         def timed_step():
             start = time.perf_counter()
             actions = step()
-            elapsed = time.perf_counter() - start
-            hist[min(int(elapsed * 1e6 / LATENCY_BIN_US), LATENCY_BINS - 1)] += 1
-            worst[0] = max(worst[0], elapsed)
+            latency.add(time.perf_counter() - start)
             now = sim_s()
             if now >= next_rss[0]:
                 rss.append((now / 3600.0, rss_kib()))
@@ -202,16 +198,13 @@ def soak(hours: float, seed: int = 0, checkpoint_s: float = 5.0,
     shutil.rmtree(work, ignore_errors=True)
     after = [(h, kib) for h, kib in rss if h >= 1.0]
     slope = float(np.polyfit([h for h, _ in after], [k for _, k in after], 1)[0]) if len(after) >= 2 else 0.0
-    cumulative = np.cumsum(hist) / max(hist.sum(), 1)
-    percentile = lambda q: round(float((np.searchsorted(cumulative, q) + 0.5) * LATENCY_BIN_US / 1000.0), 4)  # noqa: E731
     status = daemon.status()
     return {
         "hours": hours, "seed": seed, "wall_s": round(wall_s, 1),
         "speed_x_real_time": round(hours * 3600.0 / wall_s, 1) if wall_s > 0 else None,
-        "blocks": int(hist.sum()), "rss_kib": [kib for _, kib in rss], "rss_hours": [round(h, 3) for h, _ in rss],
+        "blocks": latency.total, "rss_kib": [kib for _, kib in rss], "rss_hours": [round(h, 3) for h, _ in rss],
         "rss_slope_kib_per_h": round(slope, 2),
-        "block_latency_ms_p50": percentile(0.5), "block_latency_ms_p99": percentile(0.99),
-        "block_latency_ms_max": round(worst[0] * 1000.0, 3),
+        **latency.summary(),
         "checkpoints_written": daemon.checkpoints_written, "checkpoints_verified": counts["checkpoints_verified"],
         "checkpoint_verify_failures": counts["checkpoint_verify_failures"],
         "checkpoint_failures": daemon.checkpoint_failures, "unwritable_spells": counts["blocked_spells"],

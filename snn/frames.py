@@ -7,6 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
+
+_DECREASING, _OUT_OF_RANGE = -1, -2
 
 
 @dataclass(frozen=True)
@@ -53,13 +56,33 @@ class SpikeFrames:
         ids = np.array([i for t in ticks for i in t], dtype=np.int32)
         return SpikeFrames(ptr, ids)
 
-    def validate(self, n_neurons: int, name: str = "spikes") -> None:
-        """Raise ValueError naming the problem when the CSR structure is inconsistent."""
+    def validate(self, n_neurons: int, name: str = "spikes") -> int:
+        """Raise ValueError naming the problem when the CSR structure is inconsistent or an id is outside
+        0..n_neurons-1; otherwise return the most spikes in one tick (one pass, no temporaries)."""
         if self.tick_ptr.ndim != 1 or len(self.tick_ptr) < 1 or self.tick_ptr[0] != 0:
             raise ValueError(f"{name}: tick_ptr must be 1-D and start at 0")
-        if np.any(np.diff(self.tick_ptr) < 0):
+        if self.neuron_ids.ndim != 1:
+            raise ValueError(f"{name}: neuron_ids must be 1-D")
+        busiest = _scan_csr(self.tick_ptr, self.neuron_ids, n_neurons)
+        if busiest == _DECREASING:
             raise ValueError(f"{name}: tick_ptr must be non-decreasing")
         if len(self.neuron_ids) != self.tick_ptr[-1]:
             raise ValueError(f"{name}: {len(self.neuron_ids)} neuron ids but tick_ptr ends at {self.tick_ptr[-1]}")
-        if len(self.neuron_ids) and (self.neuron_ids.min() < 0 or self.neuron_ids.max() >= n_neurons):
+        if busiest == _OUT_OF_RANGE:
             raise ValueError(f"{name}: neuron id outside 0..{n_neurons - 1}")
+        return busiest
+
+
+@njit(cache=True)
+def _scan_csr(tick_ptr: np.ndarray, neuron_ids: np.ndarray, n_neurons: int) -> int:
+    """The most spikes in one tick, or _DECREASING / _OUT_OF_RANGE for the first problem found."""
+    busiest = 0
+    for k in range(len(tick_ptr) - 1):
+        count = tick_ptr[k + 1] - tick_ptr[k]
+        if count < 0:
+            return _DECREASING
+        busiest = max(busiest, count)
+    for i in range(len(neuron_ids)):
+        if neuron_ids[i] < 0 or neuron_ids[i] >= n_neurons:
+            return _OUT_OF_RANGE
+    return busiest

@@ -88,6 +88,7 @@ class SimulatedScene:
         self._saccade()
         self._events = np.zeros(0, dtype=EVENT_DTYPE)
         self._offsets = np.zeros((0, 2))
+        self._speed_range_px_s = np.array([c.target_speed_min_px_s, c.target_speed_max_px_s])
 
     def _saccade(self) -> None:
         """Re-point the camera near the target; pixels adapt to the new view silently."""
@@ -122,13 +123,14 @@ class SimulatedScene:
         n_events = advance_scene(
             n_ticks, self.t_us, self.dt_us, self.world_log, self.reference_log, self.target, self.camera,
             velocity, c.target_radius_px, c.target_log_contrast, c.threshold_on, c.threshold_off, c.max_events_per_px,
-            np.array([c.target_speed_min_px_s, c.target_speed_max_px_s]), c.velocity_change_hz * dt_s,
+            self._speed_range_px_s, c.velocity_change_hz * dt_s,
             velocity_draws, noise_tick, noise_x, noise_y, noise_p, self._events, self._offsets,
         )
         self.t_us += n_ticks * self.dt_us
         offsets = self._offsets[:n_ticks]
-        visible = (np.abs(offsets[:, 0]) < c.width / 2) & (np.abs(offsets[:, 1]) < c.height / 2)
-        self.ticks_lost = 0 if visible[-1] else self.ticks_lost + n_ticks
+        last_x, last_y = offsets[-1]
+        visible = abs(last_x) < c.width / 2 and abs(last_y) < c.height / 2
+        self.ticks_lost = 0 if visible else self.ticks_lost + n_ticks
         if self.ticks_lost * self.dt_us >= c.lost_reset_ms * 1000:
             self.saccades += 1
             self._saccade()

@@ -48,6 +48,9 @@ def advance_scene(
     half_w, half_h = view_w / 2.0, view_h / 2.0
     margin = target_radius_px + 1.0
     r2 = target_radius_px * target_radius_px
+    column = np.empty(view_w, dtype=np.int64)  # world column of each view column, this tick
+    dx2 = np.empty(view_w)  # squared horizontal distance of each view column to the target, px^2
+    change = np.empty(view_w)  # log-intensity change of each pixel of the row against its reference
     n_events = 0
     q = 0
     for k in range(n_ticks):
@@ -71,33 +74,29 @@ def advance_scene(
         top = camera[1] - half_h
         target_offset_px[k, 0] = target[0] - camera[0]
         target_offset_px[k, 1] = target[1] - camera[1]
+        for x in range(view_w):
+            wx = left + x + 0.5
+            column[x] = min(int(wx), world_w - 1)
+            dx = wx - target[0]
+            dx2[x] = dx * dx
         for y in range(view_h):
             wy = top + y + 0.5
-            iy = min(int(wy), world_h - 1)
+            row = world_log[min(int(wy), world_h - 1)]
             dy = wy - target[1]
+            dy2 = dy * dy
+            reference = reference_log[y]
+            beyond = 0  # pixels of the row whose change crosses a threshold
+            for x in range(np.uint64(view_w)):  # branch-free, so it vectorises; events are rare
+                level = row[column[x]] + (target_log_contrast if dx2[x] + dy2 <= r2 else 0.0)
+                change[x] = level - reference[x]
+                beyond += (change[x] >= threshold_on) | (change[x] <= -threshold_off)
+            if beyond == 0:
+                continue
             for x in range(view_w):
-                wx = left + x + 0.5
-                level = world_log[iy, min(int(wx), world_w - 1)]
-                dx = wx - target[0]
-                if dx * dx + dy * dy <= r2:
-                    level += target_log_contrast
-                change = level - reference_log[y, x]
-                if change >= threshold_on:
-                    n_cross = min(int(change / threshold_on), max_events_per_px)
-                    reference_log[y, x] += threshold_on * int(change / threshold_on)
-                    polarity = 1
-                elif change <= -threshold_off:
-                    n_cross = min(int(-change / threshold_off), max_events_per_px)
-                    reference_log[y, x] -= threshold_off * int(-change / threshold_off)
-                    polarity = 0
-                else:
+                if threshold_on > change[x] > -threshold_off:
                     continue
-                for _ in range(n_cross):
-                    events[n_events]["t"] = t_us
-                    events[n_events]["x"] = x
-                    events[n_events]["y"] = y
-                    events[n_events]["p"] = polarity
-                    n_events += 1
+                n_events = _emit(change[x], reference, x, y, t_us, threshold_on, threshold_off, max_events_per_px,
+                                 events, n_events)
         while q < noise_tick.shape[0] and noise_tick[q] == k:
             events[n_events]["t"] = t_us
             events[n_events]["x"] = noise_x[q]
@@ -105,6 +104,27 @@ def advance_scene(
             events[n_events]["p"] = noise_p[q]
             n_events += 1
             q += 1
+    return n_events
+
+
+@njit(cache=True, inline="always")
+def _emit(change, reference, x, y, t_us, threshold_on, threshold_off, max_events_per_px, events, n_events):
+    """Pixel (x, y) changed by ``change`` (log units) beyond a threshold: move its reference by the thresholds
+    crossed and emit an event per threshold crossed (at most max_events_per_px); return the new count."""
+    if change >= threshold_on:
+        n_cross = min(int(change / threshold_on), max_events_per_px)
+        reference[x] += threshold_on * int(change / threshold_on)
+        polarity = 1
+    else:
+        n_cross = min(int(-change / threshold_off), max_events_per_px)
+        reference[x] -= threshold_off * int(-change / threshold_off)
+        polarity = 0
+    for _ in range(n_cross):
+        events[n_events]["t"] = t_us
+        events[n_events]["x"] = x
+        events[n_events]["y"] = y
+        events[n_events]["p"] = polarity
+        n_events += 1
     return n_events
 
 

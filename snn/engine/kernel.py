@@ -60,6 +60,15 @@ output (CSR per tick, readout-local ids)."""
 
 
 @njit(cache=True)
+def all_finite(values):
+    """Whether every value of a 1-D float array is finite (one pass, stops at the first that is not)."""
+    for i in range(values.shape[0]):
+        if not np.isfinite(values[i]):
+            return False
+    return True
+
+
+@njit(cache=True)
 def lif_add_noise(v_mv, refractory_left, lo, hi, noise_mv, rng_state):
     """Gaussian membrane noise (std noise_mv), at the start of a tick, on every neuron that integrates in it
     (not refractory); the noise then relaxes with the membrane like any other deviation."""

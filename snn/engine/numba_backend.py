@@ -17,7 +17,7 @@ import numpy as np
 
 from snn.compile import NEVER_TICK, CompiledNetwork, compile_network
 from snn.engine.kernel import (
-    Block, Delays, Neurons, Populations, Projections, ShortTerm, Synapses, Traces, run_ticks,
+    Block, Delays, Neurons, Populations, Projections, ShortTerm, Synapses, Traces, all_finite, run_ticks,
 )
 from snn.frames import SpikeFrames
 from snn.engine.homeostasis import normalise_incoming
@@ -123,8 +123,7 @@ class NumbaBackend:
     def _check_inputs(self, inputs: SpikeFrames) -> None:
         """Refuse ids outside the input population. An id may repeat within a tick (each spike counts: its
         weights are added once per occurrence); the spike buffer grows to the busiest tick."""
-        inputs.validate(self.net.n_input, name="numba backend: input spikes")
-        busiest = int(np.diff(inputs.tick_ptr).max()) if inputs.n_ticks else 0
+        busiest = inputs.validate(self.net.n_input, name="numba backend: input spikes")
         if self.net.n_neurons + busiest > len(self._spiked):
             self._spiked = np.zeros(self.net.n_neurons + busiest, dtype=np.int32)
 
@@ -282,7 +281,7 @@ class NumbaBackend:
             if isinstance(index, tuple):
                 c = index[1]
                 index = slice(int(self.net.proj_syn_lo[c]), int(self.net.proj_syn_hi[c]))
-            if not np.isfinite(source[index]).all():
+            if not all_finite(source[index]):
                 return name
         return None
 
