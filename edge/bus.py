@@ -11,8 +11,11 @@ value only (a message without one is malformed there); ``parse_feedback``/``poll
 A ``value`` must lie in [-MAX_ABS_REWARD, MAX_ABS_REWARD] (ten times the tracking task's own scale); one
 outside is refused and counted, so no peer can drive learning to infinity.
 
-Addresses off loopback (any ``tcp://`` host but 127.0.0.0/8, ::1 and localhost) are refused: the bus has
-no authentication, so it only listens where nothing else can reach it.
+CurveZMQ: with ``keys`` (a directory from ``neuroedge keys generate``, see edge.keys) every socket is a CURVE
+server (encrypted) and a ZAP authenticator on the context admits only the client keys of its allow-list; an
+unauthorised peer never completes the handshake, so it gets no reply and its rewards are never read. Without
+keys the bus has no authentication, so addresses off loopback (any ``tcp://`` host but 127.0.0.0/8, ::1 and
+localhost) are refused.
 """
 from __future__ import annotations
 
@@ -22,11 +25,15 @@ import math
 import re
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import zmq
+from zmq.auth.thread import ThreadAuthenticator
 
 from controllers.action import Action
+from edge.keys import (AllowList, ClientKeys, ServerKeys, apply_client_keys, apply_server_keys,
+                       load_server_keys)
 
 log = logging.getLogger("neuroedge.bus")
 
@@ -45,11 +52,14 @@ class BusError(Exception):
 
 @dataclass(frozen=True)
 class BusAddresses:
-    """ZMQ endpoints, all bound by the daemon: actions (PUB), reward (SUB), control (REP)."""
+    """The ``[bus]`` table. ZMQ endpoints, all bound by the daemon: actions (PUB), reward (SUB), control (REP);
+    ``keys`` a key directory (``neuroedge keys generate DIR``; relative to the working directory) that makes
+    the bus CurveZMQ with an allow-list, "" = none (then only loopback addresses are allowed)."""
 
     actions: str = "tcp://127.0.0.1:5556"
     reward: str = "tcp://127.0.0.1:5557"
     control: str = "tcp://127.0.0.1:5558"
+    keys: str = ""
 
 
 def _one_line(text: object) -> str:
@@ -95,8 +105,8 @@ def check_loopback(address: str) -> None:
         return
     host = address[len("tcp://"):].rsplit(":", 1)[0]
     if not is_loopback_host(host):
-        raise BusError(f"{address}: binding off loopback is refused (the bus has no authentication; bind "
-                       "127.0.0.1 and reach it through an SSH tunnel or a VPN)")
+        raise BusError(f"{address}: binding off loopback is refused without keys (create them with `neuroedge keys "
+                       "generate DIR` and set [bus] keys = \"DIR\", or bind 127.0.0.1 and use an SSH tunnel)")
 
 
 def _loads_object(data: bytes, what: str) -> dict:
@@ -211,6 +221,8 @@ class Bus:
     """Binds the daemon's sockets (all LINGER 0) and never blocks the tick loop.
 
     Counters: ``dropped`` (actions not sent), ``malformed`` (bad reward/control messages), ``last_error``.
+    With ``addresses.keys`` the sockets are CURVE servers and a ZAP authenticator runs on ``context`` (one
+    keyed Bus per context); ``allow_list.denied`` counts the clients it refused.
     """
 
     def __init__(self, addresses: BusAddresses, context: zmq.Context | None = None):
@@ -219,8 +231,13 @@ class Bus:
         self.malformed = 0
         self.last_error: str | None = None
         self._sockets: list[zmq.Socket] = []
+        self._auth: ThreadAuthenticator | None = None
+        self.allow_list: AllowList | None = None
         ctx = context if context is not None else zmq.Context.instance()
         try:
+            self._keys = _server_keys(addresses.keys)
+            if self._keys is not None:
+                self._start_authenticator(ctx, self._keys)
             self._actions = self._bind(ctx, zmq.PUB, addresses.actions)
             self._reward = self._bind(ctx, zmq.SUB, addresses.reward, subscribe=REWARD_TOPIC)
             self._control = self._bind(ctx, zmq.REP, addresses.control)
@@ -228,12 +245,26 @@ class Bus:
             self.close()
             raise
 
+    def _start_authenticator(self, ctx: zmq.Context, keys: ServerKeys) -> None:
+        """Run ZAP on ``ctx`` before any socket binds, so no client is ever let in unchecked."""
+        self.allow_list = AllowList(keys.authorized)
+        self._auth = ThreadAuthenticator(ctx, log=log)
+        try:
+            self._auth.start()
+        except zmq.ZMQError as e:  # close() stops the half-started authenticator
+            raise BusError(f"bus.keys: cannot start the ZAP authenticator ({_one_line(e.strerror)}; one keyed "
+                           "Bus per ZMQ context)") from None
+        self._auth.configure_curve_callback("*", self.allow_list)
+
     def _bind(self, ctx: zmq.Context, kind: int, address: str, subscribe: bytes | None = None) -> zmq.Socket:
-        check_loopback(address)
+        if self._keys is None:
+            check_loopback(address)
         try:
             sock = ctx.socket(kind)
             self._sockets.append(sock)
             sock.setsockopt(zmq.LINGER, 0)
+            if self._keys is not None:
+                apply_server_keys(sock, self._keys)
             if subscribe is not None:
                 sock.setsockopt(zmq.SUBSCRIBE, subscribe)
             sock.bind(address)
@@ -312,6 +343,9 @@ class Bus:
         for sock in self._sockets:
             sock.close(linger=0)
         self._sockets.clear()
+        if self._auth is not None:
+            self._auth.stop()
+            self._auth = None
 
     def __enter__(self) -> Bus:
         return self
@@ -320,10 +354,31 @@ class Bus:
         self.close()
 
 
-def control_request(address: str, cmd: str, timeout_ms: int = 2000, **fields) -> dict:
-    """Send ``{"cmd": cmd, **fields}`` to a control REP socket and return its JSON reply, or raise BusError."""
-    sock = zmq.Context.instance().socket(zmq.REQ)
+def _server_keys(directory: str) -> ServerKeys | None:
+    """The daemon's keys from ``[bus] keys``, None when unset; BusError naming the key and the file."""
+    if not directory:
+        return None
+    try:
+        return load_server_keys(Path(directory))
+    except ValueError as e:
+        raise BusError(f"bus.keys: {e}") from None
+
+
+def _client_socket(kind: int, keys: ClientKeys | None) -> zmq.Socket:
+    sock = zmq.Context.instance().socket(kind)
     sock.setsockopt(zmq.LINGER, 0)
+    if keys is not None:
+        apply_client_keys(sock, keys)
+    return sock
+
+
+def control_request(address: str, cmd: str, timeout_ms: int = 2000, keys: ClientKeys | None = None,
+                    **fields) -> dict:
+    """Send ``{"cmd": cmd, **fields}`` to a control REP socket and return its JSON reply, or raise BusError.
+
+    ``keys`` (edge.keys.load_client_keys) for a CurveZMQ daemon; a daemon that does not admit them never
+    answers, which raises the same BusError as no daemon at all."""
+    sock = _client_socket(zmq.REQ, keys)
     try:
         sock.connect(address)
         sock.send(_dumps({"cmd": cmd, **fields}))
@@ -340,10 +395,11 @@ def control_request(address: str, cmd: str, timeout_ms: int = 2000, **fields) ->
         raise BusError(str(e)) from None
 
 
-def listen(address: str, on_message: Callable[[dict], None], stop: Callable[[], bool], poll_ms: int = 200) -> None:
-    """Call ``on_message(dict)`` for each action published at ``address`` until ``stop()``; skip malformed."""
-    sock = zmq.Context.instance().socket(zmq.SUB)
-    sock.setsockopt(zmq.LINGER, 0)
+def listen(address: str, on_message: Callable[[dict], None], stop: Callable[[], bool], poll_ms: int = 200,
+           keys: ClientKeys | None = None) -> None:
+    """Call ``on_message(dict)`` for each action published at ``address`` until ``stop()``; skip malformed.
+    ``keys`` as for :func:`control_request`."""
+    sock = _client_socket(zmq.SUB, keys)
     try:
         sock.setsockopt(zmq.SUBSCRIBE, ACTION_TOPIC)
         sock.connect(address)

@@ -1,6 +1,7 @@
 """Atomic, versioned checkpoints of learned state: named NumPy arrays plus JSON metadata.
 
 Writes go to a fsynced temp file that replaces the target; the previous good file is kept as `<path>.prev`.
+Both are mode 0600: learned state is readable by its owner only.
 """
 
 import hashlib
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 CHECKPOINT_VERSION = 1
+FILE_MODE = 0o600  # owner read/write only, for the checkpoint and its .prev
 FORMAT_TAG = "neuroedge-checkpoint"
 _META = "__meta__"
 _ZIP_ENCRYPTED = 0x1  # general-purpose flag bit 0
@@ -94,12 +96,14 @@ def save_checkpoint(path: Path, arrays: dict[str, np.ndarray], meta: dict) -> Pa
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
     try:
-        with open(tmp, "wb") as fh:
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE), "wb") as fh:
+            os.fchmod(fh.fileno(), FILE_MODE)  # also when a stale temp file of another mode was there
             _write(fh, arrays, meta_utf8)
             fh.flush()
             os.fsync(fh.fileno())
         if _is_valid(path):
             os.replace(path, _prev_path(path))
+            os.chmod(_prev_path(path), FILE_MODE)  # a checkpoint written before 0600 existed
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

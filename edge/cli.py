@@ -150,7 +150,9 @@ def cmd_listen(args: argparse.Namespace) -> int:
     import time
 
     from edge.bus import listen
+    from edge.keys import load_client_keys
 
+    keys = load_client_keys(Path(args.keys)) if args.keys else None
     deadline = None if args.seconds is None else time.monotonic() + args.seconds
     count = 0
 
@@ -163,9 +165,25 @@ def cmd_listen(args: argparse.Namespace) -> int:
         return (deadline is not None and time.monotonic() >= deadline) or (args.count and count >= args.count)
 
     try:
-        listen(args.address, show, stop)
+        listen(args.address, show, stop, keys=keys)
     except KeyboardInterrupt:
         pass
+    return 0
+
+
+KEYS_USAGE = ("Use: on the robot set [bus] keys = \"{dir}\" in the daemon's config and bind its [bus] addresses "
+              "where the base station can reach them (tcp://0.0.0.0:PORT or the LAN address). Copy client.key_secret "
+              "and server.key to a directory of mode 0700 on the base station (scp) and connect with --keys "
+              "THAT_DIR. server.key_secret never leaves the robot; to admit another client, put its public .key "
+              "file in {dir}/authorized/ and restart the daemon.")
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from edge.keys import generate_keys
+
+    written = generate_keys(Path(args.dir), force=args.force)
+    print("wrote (mode 0600): " + ", ".join(map(str, written)))
+    print(KEYS_USAGE.format(dir=Path(args.dir).resolve()))
     return 0
 
 
@@ -254,6 +272,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from edge.bench.encoders import encoders_benchmark
 
         summary = encoders_benchmark()
+    elif args.name == "realtime":
+        from edge.bench.realtime import realtime_benchmark
+
+        summary = realtime_benchmark(args.seconds, args.flood_hz, args.seed or 0, _config(args))
     elif args.name == "replay":
         from edge.bench.replay import replay_benchmark
 
@@ -348,15 +370,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--address", default="tcp://127.0.0.1:5556", help="actions address (default: %(default)s)")
     p.add_argument("--seconds", type=_positive, help="stop after this many seconds")
     p.add_argument("--count", type=int, default=0, help="stop after this many actions (0: no limit)")
+    p.add_argument("--keys", metavar="DIR", help="CurveZMQ client keys (client.key_secret and server.key, "
+                   "from neuroedge keys generate) for a daemon with [bus] keys")
     p.set_defaults(func=cmd_listen)
 
+    p = sub.add_parser("keys", help="CurveZMQ keys for a bus reachable off loopback (encrypted, allow-listed clients)")
+    keys_sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = keys_sub.add_parser("generate", help="write a server keypair, a client keypair and the allow-list to DIR",
+                            description="Create DIR (mode 0700) with server.key / server.key_secret (the daemon's "
+                            "keypair), client.key / client.key_secret (one client's keypair) and authorized/client.key "
+                            "(the allow-list of client public keys); every file has mode 0600. The daemon uses DIR "
+                            "through [bus] keys = \"DIR\"; a client needs client.key_secret and server.key.")
+    p.add_argument("dir", metavar="DIR", help="key directory (created if missing)")
+    p.add_argument("--force", action="store_true", help="replace existing keys (other keys in DIR/authorized/ stay)")
+    p.set_defaults(func=cmd_keys)
+
     p = sub.add_parser("bench", help="run a benchmark; the last stdout line is one JSON object")
-    p.add_argument("name", choices=["tracking", "decode", "cuba", "stdp", "encoders", "fsdd", "memory", "replay"],
+    p.add_argument("name", choices=["tracking", "decode", "cuba", "stdp", "encoders", "fsdd", "memory", "replay",
+                                    "realtime"],
                    help="tracking: on-line learning of the tracking task; decode: event decoding and filter speed; "
                         "cuba / stdp: the W1 / W2 workloads of WORKLOADS.md; encoders: spike encoders' error and rate; "
                         "fsdd: spoken digits learned with local rules (accuracy, front-end and inference speed); "
                         "memory: the hippocampal memory's capacity, noise tolerance, novelty and speed; "
-                        "replay: end-to-end replay speed on evt2.raw tiled --copies times (data from --data)")
+                        "replay: end-to-end replay speed on evt2.raw tiled --copies times (data from --data); "
+                        "realtime: the daemon at real time, its block latency and overruns (--seconds, --flood-hz)")
     p.add_argument("--config", help="TOML config file (default: built-in)")
     p.add_argument("--seeds", type=int, default=5, help="number of seeds (default: %(default)s)")
     p.add_argument("--sim-seconds", type=_positive, default=120.0, help="simulated seconds per run (default: %(default)s)")
@@ -381,12 +418,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test", help="fsdd: folder whose FSDD-named files are the test set (default: indices 0-4 of the "
                    "shared recordings)")
     p.add_argument("--epochs", type=int, default=30, help="fsdd: passes over the training set (default: %(default)s)")
-    p.add_argument("--seed", type=int, help="fsdd: seed of the presentation order (default: 0)")
+    p.add_argument("--seed", type=int, help="fsdd: seed of the presentation order; realtime: seed of the flood "
+                   "(default: 0)")
     p.add_argument("--model", help="fsdd: write the trained model (a checkpoint) here, for classify / replay / run")
     p.add_argument("--encoder", choices=["rate", "sigma_delta", "delta", "bsa", "latency", "phase"],
                    help="fsdd: spike code of the envelopes (default: rate)")
     p.add_argument("--loso", action="store_true", help="fsdd: also train on 3 speakers and test on the 4th, "
                    "for each speaker (accuracy on unseen speakers)")
+    p.add_argument("--seconds", type=_positive, default=600.0,
+                   help="realtime: wall seconds to run the daemon (default: %(default)s)")
+    p.add_argument("--flood-hz", type=float, default=0.0, help="realtime: malformed bus messages a second from "
+                   "a separate process (default: 0, the bus idle)")
     p.add_argument("--json", action="store_true", help="print the result as one JSON line")
     p.set_defaults(func=cmd_bench)
     return parser
