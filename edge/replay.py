@@ -4,6 +4,10 @@ With ``[memory] enabled`` the hippocampal memory watches the encoded input as in
 ``recall`` and ``novelty`` actions are part of the output (and of the hash).
 
 ``actions_sha256`` hashes every action's canonical JSON (seq, t_us, name, values), one per line.
+
+A recording is read through ``TimeCheckedSource`` (sensors/formats/time_guard.py): impossible time is
+re-based, so a corrupt file replays for about as long as its intact parts; the count is ``time_anomalies``
+in the summary, with one warning line on stderr, and ``strict`` refuses the file at its first anomaly.
 """
 from __future__ import annotations
 
@@ -17,7 +21,8 @@ from pathlib import Path
 from edge.clock import ReplayClock
 from edge.config import Config, RunConfig, read_toml
 from edge.memory_stage import MemoryStage
-from edge.pipeline import build_pipeline
+from edge.pipeline import RecordingSource, build_pipeline
+from sensors.formats.time_guard import TimeCheckedSource
 from sensors.types import Geometry
 
 
@@ -43,10 +48,24 @@ def replay_speed(speed: float | None, realtime: bool, config_path: str | Path | 
     return run.speed if isinstance(table, dict) and table.get("realtime") is True else None
 
 
+def _check_times(block_source, strict: bool) -> TimeCheckedSource | None:
+    """Put a TimeCheckedSource between a recording and its time blocks (before the first read); None for a
+    live source, whose late events the LiveSource itself drops."""
+    if not isinstance(block_source, RecordingSource):
+        return None
+    checked = TimeCheckedSource(block_source.source, strict)
+    block_source.source = block_source.blocks.source = checked
+    return checked
+
+
 def replay(path: str, config: Config, seed: int, speed: float | None, out_dir: Path | None = None,
-           progress_s: float = 5.0, geometry: Geometry | None = None) -> dict:
-    """Run the recording at ``path`` through the pipeline; return the summary dict of ``replay --json``."""
+           progress_s: float = 5.0, geometry: Geometry | None = None, strict: bool = False) -> dict:
+    """Run the recording at ``path`` through the pipeline; return the summary dict of ``replay --json``.
+
+    ``strict``: refuse a recording with a time anomaly (SourceError) instead of re-basing its times.
+    """
     pipeline = build_pipeline(config, seed=seed, recording=path, geometry=geometry)
+    checked = _check_times(pipeline.source, strict)
     memory = (MemoryStage(config.memory, pipeline.encoder.n_inputs, config.run.dt_us)
               if config.memory.enabled else None)
     clock = ReplayClock(speed)
@@ -85,6 +104,10 @@ def replay(path: str, config: Config, seed: int, speed: float | None, out_dir: P
         "actions_sha256": digest.hexdigest(), "backend": pipeline.backend.url, "seed": seed,
         "overruns": clock.overruns,
     }
+    if checked is not None:
+        summary["time_anomalies"] = checked.time_anomalies
+        if checked.warning() is not None:
+            print(checked.warning(), file=sys.stderr)
     if memory is not None:
         summary["memory"] = memory.status()
     if out_dir is not None:

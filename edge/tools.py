@@ -1,6 +1,9 @@
 """File tools behind the CLI: describe, convert and render recordings, streaming batch by batch.
 
-Memory stays bounded by one batch (plus one frame when rendering), whatever the file size.
+Memory stays bounded by one batch (plus one frame when rendering), whatever the file size. Every recording is
+read through ``TimeCheckedSource`` (sensors/formats/time_guard.py): its time anomalies are counted
+(``time_anomalies`` in the result), reported on stderr in one line naming the file, and with ``strict``
+refused (SourceError). A recording that holds no events is refused by ``describe`` and ``convert``.
 """
 from __future__ import annotations
 
@@ -11,8 +14,17 @@ import numpy as np
 
 from sensors.render import FrameRenderer, accumulate, open_video, to_image, write_png
 from edge.watched_source import open_recording
+from sensors.formats.time_guard import TimeCheckedSource
 from sensors.types import Geometry, SourceError
 from sensors.formats.writers import open_writer
+
+NO_EVENTS = {
+    "dat": "a DAT header and no complete record",
+    "es": "an Event Stream header and no complete event",
+    "npy": "an array of 0 events",
+    "aedat4": "an event stream without events",
+}
+"""Why a well-formed recording of each format gave no events (RAW: see ``_no_events``)."""
 
 
 def describe_audio(path: str) -> dict:
@@ -37,9 +49,36 @@ def describe_audio(path: str) -> dict:
             "clipped_fraction": round(clipped / max(n, 1), 6), "silent": rms < 1e-4}
 
 
-def describe(path: str, geometry: Geometry | None = None) -> dict:
-    """``info``: format, geometry, event count, first and last timestamp (µs)."""
-    source = open_recording(path, geometry)
+def open_checked(path: str, geometry: Geometry | None = None, strict: bool = False) -> TimeCheckedSource:
+    """The recording at ``path`` (edge.watched_source.open_recording), its time checked; ``strict`` refuses it
+    at its first time anomaly."""
+    return TimeCheckedSource(open_recording(path, geometry), strict)
+
+
+def warn_time_anomalies(source: TimeCheckedSource) -> None:
+    """One line on stderr naming the file when it had time anomalies (their times were re-based)."""
+    warning = source.warning()
+    if warning is not None:
+        print(warning, file=sys.stderr)
+
+
+def _no_events(path: str, source: TimeCheckedSource) -> SourceError:
+    """The error for a recording that gave no events, saying why as far as the format tells."""
+    dropped = getattr(source.source, "dropped_out_of_range", 0)
+    g = source.geometry
+    if dropped:
+        why = f"all {dropped} of its events lie outside the geometry {g.width}x{g.height} (see --geometry)"
+    else:
+        why = NO_EVENTS.get(source.format, "event words without a CD event")
+    return SourceError(f"{path}: no events: {why}")
+
+
+def describe(path: str, geometry: Geometry | None = None, strict: bool = False) -> dict:
+    """``info``: format, geometry, event count, first and last timestamp (µs), time anomalies.
+
+    SourceError when the recording holds no events, and with ``strict`` at its first time anomaly.
+    """
+    source = open_checked(path, geometry, strict)
     n, t_first, t_last = 0, None, None
     try:
         while (batch := source.read()) is not None:
@@ -49,27 +88,43 @@ def describe(path: str, geometry: Geometry | None = None) -> dict:
                 t_last = int(batch.events["t"][-1])
     finally:
         source.close()
+    if n == 0:
+        raise _no_events(path, source)
+    warn_time_anomalies(source)
     return {"path": path, "format": source.format, "width": source.geometry.width,
-            "height": source.geometry.height, "events": n, "t_first_us": t_first, "t_last_us": t_last}
+            "height": source.geometry.height, "events": n, "t_first_us": t_first, "t_last_us": t_last,
+            "time_anomalies": source.time_anomalies}
 
 
-def convert(src: str, dst: str, geometry: Geometry | None = None) -> dict:
-    """``convert``: copy every event of ``src`` to ``dst`` (.aedat4 or .npy); returns a summary."""
+def convert(src: str, dst: str, geometry: Geometry | None = None, strict: bool = False) -> dict:
+    """``convert``: copy every event of ``src`` to ``dst`` (.aedat4 or .npy); returns a summary.
+
+    The output appears under ``dst`` only when the whole conversion succeeded (sensors/formats/writers.py):
+    on any error (a corrupt input, no events, a time anomaly with ``strict``) nothing is left behind.
+    """
     out = Path(dst)
     if out.resolve() == Path(src).resolve():
         raise SourceError(f"{dst}: output would overwrite the input")
-    source = open_recording(src, geometry)
-    writer = open_writer(out, source.geometry)
+    source = open_checked(src, geometry, strict)
     n = 0
     try:
-        while (batch := source.read()) is not None:
-            writer.write(batch)
-            n += len(batch.events)
-    finally:
+        writer = open_writer(out, source.geometry)
+        try:
+            while (batch := source.read()) is not None:
+                writer.write(batch)
+                n += len(batch.events)
+            if n == 0:
+                raise _no_events(src, source)
+        except BaseException:
+            writer.abort()
+            raise
         writer.close()
+    finally:
         source.close()
+    warn_time_anomalies(source)
     return {"input": src, "output": dst, "format": source.format, "events": n,
-            "width": source.geometry.width, "height": source.geometry.height}
+            "width": source.geometry.width, "height": source.geometry.height,
+            "time_anomalies": source.time_anomalies}
 
 
 def render(src: str, dst: str, at_us: int | None, window_us: int, fps: float, scale: int,
@@ -78,7 +133,7 @@ def render(src: str, dst: str, at_us: int | None, window_us: int, fps: float, sc
     out = Path(dst)
     if out.suffix not in (".png", ".mp4"):
         raise SourceError(f"{dst}: render writes .png (one window) or .mp4 (whole recording)")
-    source = open_recording(src, geometry)
+    source = open_checked(src, geometry)
     g = source.geometry
     frames = 0
     try:
@@ -115,4 +170,5 @@ def render(src: str, dst: str, at_us: int | None, window_us: int, fps: float, sc
                 video.release()
     finally:
         source.close()
+    warn_time_anomalies(source)
     return {"input": src, "output": dst, "frames": frames, "width": g.width * scale, "height": g.height * scale}

@@ -12,6 +12,7 @@ import numpy as np
 from numba import njit
 
 from sensors.formats.event_stream import open_recording
+from sensors.formats.time_guard import MAX_GAP_US, gap_limit
 from sensors.types import EVENT_DTYPE, EventBatch, Geometry, SourceError
 
 DAT_FALLBACK_GEOMETRY = Geometry(304, 240)
@@ -41,8 +42,9 @@ _ERRORS = {
     DAT_TIME_BACKWARDS: "timestamp {value} µs goes backwards",
 }
 # Decoder state (int64): last raw uint32 timestamp (-1 before the first record), µs added for 32-bit
-# wrap-arounds so far, and the offending value when the kernel reports an error.
-_LAST_RAW_T, _WRAP_US, _BAD_VALUE = 0, 1, 2
+# wrap-arounds so far, the offending value when the kernel reports an error, µs added by the time guard's
+# re-basing, time anomalies so far, and the index (in the call's records) of the first one.
+_LAST_RAW_T, _WRAP_US, _BAD_VALUE, _OFFSET_US, _ANOMALIES, _FIRST_ANOMALY = 0, 1, 2, 3, 4, 5
 _WRAP_THRESHOLD = 1 << 31  # a drop larger than this is a uint32 wrap-around, a smaller one is an error
 
 
@@ -124,16 +126,19 @@ def _header_geometry(path: Path, pairs: list[tuple[str, str]]) -> Geometry | Non
 
 
 @njit(cache=True)
-def _decode_dat(words, state, width, height, out_t, out_x, out_y, out_p):
+def _decode_dat(words, state, width, height, max_gap_us, out_t, out_x, out_y, out_p):
     """Decode DAT CD records (``words`` = uint32 pairs: timestamp µs, packed address) into the out arrays.
 
     Parameters
     ----------
     words : uint32 array of 2 * n values.
-    state : int64[3] (last raw timestamp or -1, µs added for uint32 wrap-arounds, offending value);
-        carried across calls and updated in place. A timestamp drop of 2**31 µs or more is a wrap-around
-        and adds 2**32 µs; a smaller drop is an error.
+    state : int64[6] (last raw timestamp or -1, µs added for uint32 wrap-arounds, offending value, µs added
+        by re-basing, time anomalies, first anomaly's record index); carried across calls and updated in
+        place. A timestamp drop of 2**31 µs or more is a wrap-around and adds 2**32 µs; a smaller drop is
+        an error.
     width, height : geometry in pixels; x must be < width and y < height.
+    max_gap_us : the time guard's bound (µs; < 0: none): a step forward of more than this is a time
+        anomaly, counted, and re-based to a step of 0 (sensors/formats/time_guard.py).
     out_t, out_x, out_y, out_p : field views of an EVENT_DTYPE array of n events.
 
     Returns
@@ -144,6 +149,7 @@ def _decode_dat(words, state, width, height, out_t, out_x, out_y, out_p):
     n = words.shape[0] // 2
     last = state[_LAST_RAW_T]
     wrap = state[_WRAP_US]
+    offset = state[_OFFSET_US]
     error = DAT_OK
     i = 0
     while i < n:
@@ -171,15 +177,21 @@ def _decode_dat(words, state, width, height, out_t, out_x, out_y, out_p):
             error = DAT_BAD_POLARITY
             state[_BAD_VALUE] = p
             break
+        if max_gap_us >= 0 and last >= 0 and raw_t + t_wrap - (last + wrap) > max_gap_us:
+            if state[_ANOMALIES] == 0:
+                state[_FIRST_ANOMALY] = i
+            state[_ANOMALIES] += 1
+            offset -= raw_t + t_wrap - (last + wrap)
         last = raw_t
         wrap = t_wrap
-        out_t[i] = raw_t + wrap
+        out_t[i] = raw_t + wrap + offset
         out_x[i] = x
         out_y[i] = y
         out_p[i] = p
         i += 1
     state[_LAST_RAW_T] = last
     state[_WRAP_US] = wrap
+    state[_OFFSET_US] = offset
     return i, error
 
 
@@ -189,22 +201,26 @@ class DatSource:
     Geometry comes from the header (``% Width``/``% Height`` or ``% geometry WxH``), else from the
     ``geometry`` argument, else DAT_FALLBACK_GEOMETRY (304x240); a header and an argument that disagree
     raise SourceError. A partial record at the end of the file (fewer than 8 bytes) is ignored and its
-    size kept in ``ignored_tail_bytes``. Timestamps are µs as stored, unwrapped past 2**32.
+    size kept in ``ignored_tail_bytes``. Timestamps are µs as stored, unwrapped past 2**32; a step back is
+    an error, a step forward of more than ``max_gap_us`` a time anomaly (``time_anomalies``), re-based.
 
     Parameters
     ----------
     path : the ``.dat`` file.
     geometry : sensor size for files whose header has none.
     batch_events : most events returned by one ``read()``.
+    max_gap_us : the time guard's bound (sensors/formats/time_guard.py); None for times as stored.
     """
 
     format = "dat"
 
     def __init__(
-        self, path: str | Path, geometry: Geometry | None = None, *, batch_events: int = DEFAULT_BATCH_EVENTS
+        self, path: str | Path, geometry: Geometry | None = None, *, batch_events: int = DEFAULT_BATCH_EVENTS,
+        max_gap_us: int | None = MAX_GAP_US,
     ) -> None:
         if batch_events < 1:
             raise ValueError(f"DatSource.batch_events: must be >= 1, got {batch_events}")
+        self._max_gap_us = gap_limit("DatSource", max_gap_us)
         self.path = Path(path)
         self._file: BinaryIO | None = open_recording(self.path)
         try:
@@ -215,8 +231,15 @@ class DatSource:
         self._batch_events = batch_events
         self._tail = b""
         self.ignored_tail_bytes = 0
-        self._state = np.array([-1, 0, 0], dtype=np.int64)
+        self._state = np.array([-1, 0, 0, 0, 0, 0], dtype=np.int64)
         self._records_read = 0
+        self.first_time_anomaly: str | None = None
+        """Where the first time anomaly is (``"byte N"``: its record), None before one."""
+
+    @property
+    def time_anomalies(self) -> int:
+        """Records so far whose time jumped forward by more than ``max_gap_us`` (0 unguarded)."""
+        return int(self._state[_ANOMALIES])
 
     def _open(self, geometry: Geometry | None) -> tuple[Geometry, str]:
         path, f = self.path, self._file
@@ -264,9 +287,14 @@ class DatSource:
         words = np.frombuffer(data, dtype="<u4", count=2 * n)
         events = np.empty(n, dtype=EVENT_DTYPE)
         g = self.geometry
+        anomalies = self._state[_ANOMALIES]
         k, error = _decode_dat(
-            words, self._state, g.width, g.height, events["t"], events["x"], events["y"], events["p"]
+            words, self._state, g.width, g.height, self._max_gap_us, events["t"], events["x"], events["y"],
+            events["p"],
         )
+        if not anomalies and self._state[_ANOMALIES]:
+            record = self._records_read + int(self._state[_FIRST_ANOMALY])
+            self.first_time_anomaly = f"byte {self._data_offset + record * DAT_RECORD_BYTES}"
         if error:
             record = self._records_read + k
             offset = self._data_offset + record * DAT_RECORD_BYTES

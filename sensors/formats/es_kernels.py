@@ -1,7 +1,9 @@
 """Numba kernel of the Event Stream 2.0 decoder (dvs and atis types): bytes in, EVENT_DTYPE fields out.
 
 The decoder is a byte-level state machine whose state lives in a small int64 array, so a file can be fed
-in chunks of any size and the events come out the same.
+in chunks of any size and the events come out the same. Time only grows (by deltas and overflow bytes); with
+the time guard (sensors/formats/time_guard.py) a step of more than ``max_gap_us`` between two events is a
+time anomaly: counted, and the time re-based so that the event continues at the previous one's time.
 """
 from __future__ import annotations
 
@@ -15,7 +17,15 @@ ES_X = 2  # x of the event being assembled
 ES_Y = 3  # stored (bottom-left) y of the event being assembled
 ES_P = 4  # polarity of the event being assembled (1 = increase)
 ES_TC = 5  # 1 when the event being assembled is an ATIS threshold crossing (exposure measurement)
-ES_STATE_SIZE = 6
+ES_LAST_US = 6  # time of the last event, µs (ES_NO_EVENT before the first)
+ES_ANOMALIES = 7  # time anomalies so far
+ES_FIRST_ANOMALY = 8  # index in the call's data of the last byte of the first anomalous event
+ES_STATE_SIZE = 9
+
+ES_NO_EVENT = 1 << 62
+"""``state[ES_LAST_US]`` before the first event: far enough ahead that no step from it is a gap."""
+ES_NO_GUARD = np.iinfo(np.int64).max
+"""``max_gap_us`` that no step exceeds: the guard off."""
 
 # Error codes returned by the kernel.
 ES_OK = 0
@@ -29,18 +39,30 @@ ATIS_OVERFLOW_US = 63
 
 
 def make_es_state() -> np.ndarray:
-    """A fresh decoder state: t = 0 µs, idle."""
-    return np.zeros(ES_STATE_SIZE, dtype=np.int64)
+    """A fresh decoder state: t = 0 µs, idle, no event yet."""
+    state = np.zeros(ES_STATE_SIZE, dtype=np.int64)
+    state[ES_LAST_US] = ES_NO_EVENT
+    return state
 
 
 @njit(cache=True)
-def _decode_whole_events(data, i, t, atis, width, height, out_t, out_x, out_y, out_p):
+def _gap(t, t_last, end_index, state):
+    """A time anomaly: a gap from ``t_last`` to ``t`` (µs) for the event ending at ``end_index``. Count it and
+    return the re-based time (``t_last``)."""
+    if state[ES_ANOMALIES] == 0:
+        state[ES_FIRST_ANOMALY] = end_index
+    state[ES_ANOMALIES] += 1
+    return t_last
+
+
+@njit(cache=True)
+def _decode_whole_events(data, i, t, t_last, atis, width, height, max_gap_us, state, out_t, out_x, out_y, out_p):
     """Idle-state fast path of _decode_es over events that lie wholly in ``data``; stops before a
     partial event, when the out arrays are full, or at an event off the sensor.
 
-    Returns (n, i, t, error, x, y): events written from ``out_*[0]``, next byte index, time (µs), error
-    code and the coordinates of the offending event. (Counting from 0 here, not from the caller's
-    count, lets the compiler drop negative-index handling: about 20 % faster.)
+    Returns (n, i, t, t_last, error, x, y): events written from ``out_*[0]``, next byte index, time and last
+    event's time (µs), error code and the coordinates of the offending event. (Counting from 0 here, not
+    from the caller's count, lets the compiler drop negative-index handling: about 20 % faster.)
     """
     special = ATIS_SPECIAL if atis else DVS_SPECIAL
     unit = ATIS_OVERFLOW_US if atis else DVS_OVERFLOW_US
@@ -61,17 +83,20 @@ def _decode_whole_events(data, i, t, atis, width, height, out_t, out_x, out_y, o
         y = np.int64(data[i + 3]) | (np.int64(data[i + 4]) << 8)
         i += 5
         if x >= width or y >= height:
-            return n, i, t, ES_X_OUT_OF_RANGE if x >= width else ES_Y_OUT_OF_RANGE, x, y
+            return n, i, t, t_last, ES_X_OUT_OF_RANGE if x >= width else ES_Y_OUT_OF_RANGE, x, y
+        if t - t_last > max_gap_us:
+            t = _gap(t, t_last, i - 1, state)
+        t_last = t
         out_t[n] = t
         out_x[n] = x
         out_y[n] = height - 1 - y
         out_p[n] = (b >> p_shift) & 1
         n += 1 - (b & tc_mask)  # an ATIS threshold crossing is overwritten by the next event
-    return n, i, t, ES_OK, 0, 0
+    return n, i, t, t_last, ES_OK, 0, 0
 
 
 @njit(cache=True)
-def _decode_es(data, start, state, atis, width, height, out_t, out_x, out_y, out_p):
+def _decode_es(data, start, state, atis, width, height, max_gap_us, out_t, out_x, out_y, out_p):
     """Decode Event Stream 2.0 dvs/atis bytes ``data[start:]`` into the out arrays.
 
     Parameters
@@ -83,6 +108,8 @@ def _decode_es(data, start, state, atis, width, height, out_t, out_x, out_y, out
         (7-bit time delta, is_increase bit).
     width, height : sensor size in pixels from the header; stored y is flipped to top-left
         (``y = height - 1 - y_stored``).
+    max_gap_us : the time guard's bound (µs), ES_NO_GUARD for none: a longer step between two events is
+        a time anomaly, counted in ``state``, and the event gets the previous one's time.
     out_t, out_x, out_y, out_p : field views of an EVENT_DTYPE array; decoding stops when they are full.
         ATIS threshold crossings (is_tc = 1, exposure measurements) advance time but are not written.
 
@@ -102,6 +129,7 @@ def _decode_es(data, start, state, atis, width, height, out_t, out_x, out_y, out
     y = state[ES_Y]
     p = state[ES_P]
     tc = state[ES_TC]
+    t_last = state[ES_LAST_US]
     cap = out_t.shape[0]
     end = data.shape[0]
     n = 0
@@ -110,8 +138,9 @@ def _decode_es(data, start, state, atis, width, height, out_t, out_x, out_y, out
     while i < end:
         if phase == 0:
             # Fast path: the decoder is idle and whole events lie inside the chunk.
-            k, i, t, error, ex, ey = _decode_whole_events(
-                data, i, t, atis, width, height, out_t[n:], out_x[n:], out_y[n:], out_p[n:]
+            k, i, t, t_last, error, ex, ey = _decode_whole_events(
+                data, i, t, t_last, atis, width, height, max_gap_us, state, out_t[n:], out_x[n:], out_y[n:],
+                out_p[n:],
             )
             n += k
             if error != ES_OK:
@@ -145,6 +174,9 @@ def _decode_es(data, start, state, atis, width, height, out_t, out_x, out_y, out
         if x >= width or y >= height:
             error = ES_X_OUT_OF_RANGE if x >= width else ES_Y_OUT_OF_RANGE
             break
+        if t - t_last > max_gap_us:
+            t = _gap(t, t_last, i - 1, state)
+        t_last = t
         if tc == 0:
             out_t[n] = t
             out_x[n] = x
@@ -157,4 +189,5 @@ def _decode_es(data, start, state, atis, width, height, out_t, out_x, out_y, out
     state[ES_Y] = y
     state[ES_P] = p
     state[ES_TC] = tc
+    state[ES_LAST_US] = t_last
     return n, i, error

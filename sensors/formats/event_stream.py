@@ -11,7 +11,9 @@ from typing import BinaryIO
 
 import numpy as np
 
-from sensors.formats.es_kernels import ES_X, ES_X_OUT_OF_RANGE, ES_Y, _decode_es, make_es_state
+from sensors.formats.es_kernels import (ES_ANOMALIES, ES_FIRST_ANOMALY, ES_NO_GUARD, ES_X, ES_X_OUT_OF_RANGE, ES_Y,
+                                        _decode_es, make_es_state)
+from sensors.formats.time_guard import MAX_GAP_US, NO_GUARD, gap_limit
 from sensors.types import EVENT_DTYPE, EventBatch, Geometry, SourceError
 
 ES_MAGIC = b"Event Stream"
@@ -76,24 +78,30 @@ class EventStreamSource:
 
     ATIS files are reduced to their change-detection events: threshold crossings (``is_tc`` = 1, the
     exposure measurements) advance time but are not emitted. An event cut off by the end of the file is
-    ignored. An event outside the header's width x height raises SourceError.
+    ignored. An event outside the header's width x height raises SourceError. A step of more than
+    ``max_gap_us`` between two events (a run of overflow bytes) is a time anomaly (``time_anomalies``),
+    re-based to a step of 0.
 
     Parameters
     ----------
     path : the ``.es`` file.
     chunk_bytes : bytes read from the file per chunk (tests use tiny values; output does not depend on it).
     batch_events : most events returned by one ``read()``.
+    max_gap_us : the time guard's bound (sensors/formats/time_guard.py); None for times as decoded.
     """
 
     format = "es"
 
     def __init__(
-        self, path: str | Path, *, chunk_bytes: int = DEFAULT_CHUNK_BYTES, batch_events: int = DEFAULT_BATCH_EVENTS
+        self, path: str | Path, *, chunk_bytes: int = DEFAULT_CHUNK_BYTES, batch_events: int = DEFAULT_BATCH_EVENTS,
+        max_gap_us: int | None = MAX_GAP_US,
     ) -> None:
         if chunk_bytes < 1:
             raise ValueError(f"EventStreamSource.chunk_bytes: must be >= 1, got {chunk_bytes}")
         if batch_events < 1:
             raise ValueError(f"EventStreamSource.batch_events: must be >= 1, got {batch_events}")
+        limit = gap_limit("EventStreamSource", max_gap_us)
+        self._max_gap_us = ES_NO_GUARD if limit == NO_GUARD else limit
         self.path = Path(path)
         self._file: BinaryIO | None = open_recording(self.path)
         try:
@@ -110,6 +118,13 @@ class EventStreamSource:
         self._chunk_offset = ES_HEADER_BYTES  # file offset of self._chunk[0]
         self._pos = 0  # next undecoded index in self._chunk
         self._state = make_es_state()
+        self.first_time_anomaly: str | None = None
+        """Where the first time anomaly is (``"byte N"``: the last byte of its event), None before one."""
+
+    @property
+    def time_anomalies(self) -> int:
+        """Events so far whose time jumped more than ``max_gap_us`` past the previous one's (0 unguarded)."""
+        return int(self._state[ES_ANOMALIES])
 
     def _remaining_bytes(self) -> int:
         """Bytes not yet decoded (in the current chunk and still in the file)."""
@@ -141,10 +156,13 @@ class EventStreamSource:
         while n < capacity:
             if self._pos >= len(self._chunk) and not self._next_chunk():
                 break  # end of file; an incomplete trailing event is ignored
+            anomalies = self._state[ES_ANOMALIES]
             k, self._pos, error = _decode_es(
-                self._chunk, self._pos, self._state, self._atis, g.width, g.height,
+                self._chunk, self._pos, self._state, self._atis, g.width, g.height, self._max_gap_us,
                 out_t[n:], out_x[n:], out_y[n:], out_p[n:],
             )
+            if not anomalies and self._state[ES_ANOMALIES]:
+                self.first_time_anomaly = f"byte {self._chunk_offset + int(self._state[ES_FIRST_ANOMALY])}"
             n += k
             if error:
                 self._raise_out_of_range(error)

@@ -24,10 +24,14 @@ class Evt3Source(RawEventSource):
         plugins and for EVT 3.0 files that state none). Events outside it are dropped
         (``dropped_out_of_range``).
     chunk_bytes : size of the word buffer; the file is decoded this many bytes at a time.
+    max_gap_us : the time guard's bound (sensors/formats/time_guard.py); None for spec-literal times.
 
-    Timestamps are spec-literal: ``time_high << 12 | time_low`` in µs plus 2**24 µs per TIME_HIGH wrap
-    (16.777216 s). An EVT_TIME_LOW that steps backwards is kept as decoded, so ``t`` can step back
-    where the stream does (it does not in the shared sample). A file that ends inside a word is decoded
+    Timestamps are ``time_high << 12 | time_low`` in µs plus 2**24 µs per TIME_HIGH wrap (16.777216 s).
+    With the guard (the default), a TIME_HIGH that steps back or jumps more than ``max_gap_us`` is counted
+    in ``time_anomalies`` and re-based, and events before the first TIME_HIGH are left out
+    (``untimed_events``); an EVT_TIME_LOW that steps back is kept as decoded, so an event may be earlier than
+    the one before it by less than 4096 µs (one TIME_HIGH period; it never is in the shared sample). With
+    ``max_gap_us=None`` the times are spec-literal. A file that ends inside a word is decoded
     up to its last complete word (``truncated_bytes`` says how much was left). SourceError (one line
     naming the path): missing or empty file, no RAW header, header only, a format other than EVT 3.0,
     a malformed geometry in the header.

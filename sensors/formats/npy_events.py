@@ -2,15 +2,19 @@
 
 The file is memory-mapped and read one batch at a time, checking every batch: a file already in the
 EVENT_DTYPE layout is passed on as zero-copy views checked by one Numba pass; other layouts are converted.
+Every malformed file (bad magic, a header that does not parse, a dtype that is not events, object arrays,
+data shorter than the header says) is one SourceError line naming it; nothing is ever unpickled.
 """
 from __future__ import annotations
 
 import json
+import tokenize
 from pathlib import Path
 
 import numpy as np
 from numba import njit
 
+from sensors.formats.time_guard import MAX_GAP_US, TimeGuard
 from sensors.types import EVENT_DTYPE, EventBatch, Geometry, SourceError
 
 NPY_MAGIC = b"\x93NUMPY"
@@ -20,6 +24,9 @@ DEFAULT_BATCH_EVENTS = 1 << 20
 _INT64_MAX = np.iinfo(np.int64).max
 _CHECK_STRETCH = 4096
 """Events checked branch-free together by ``_first_bad_event`` before it looks for the culprit."""
+_HEADER_ERRORS = (ValueError, OSError, SyntaxError, tokenize.TokenError, TypeError, OverflowError, KeyError,
+                  MemoryError)
+"""What NumPy's ``.npy`` reader raises on a malformed header or data (its header is a Python literal)."""
 
 
 @njit(cache=True)
@@ -111,8 +118,9 @@ def _load(path: Path) -> np.ndarray:
         raise SourceError(f"{path}: no such file") from None
     except EOFError:
         raise SourceError(f"{path}: empty file") from None
-    except (ValueError, OSError) as e:
-        raise SourceError(f"{path}: not a readable .npy array ({str(e).splitlines()[0]})") from None
+    except _HEADER_ERRORS as e:
+        why = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise SourceError(f"{path}: not a readable .npy array ({type(e).__name__}: {why})") from None
     if not isinstance(array, np.ndarray):  # an .npz archive
         array.close()
         raise SourceError(f"{path}: is an .npz archive, not a .npy array of events")
@@ -139,24 +147,29 @@ class NpyEventsSource:
 
     Geometry comes from the caller, else from a sidecar ``<file>.json`` with ``width`` and ``height``;
     it is never inferred from the events. Each batch is checked (x < width, y < height, p in {0, 1},
-    t non-decreasing µs) and a violation raises SourceError naming the field. A file whose records
-    already have EVENT_DTYPE's layout (``_VIEWABLE``) yields views of the copy-on-write memory map: no
-    copy, memory bounded by the page cache, batches writable and still valid after ``close()``.
+    t non-decreasing µs) and a violation raises SourceError naming the field. A step forward of more than
+    ``max_gap_us`` is a time anomaly (``time_anomalies``), re-based to a step of 0 (the events after it are
+    moved back, in the batch only). A file whose records already have EVENT_DTYPE's layout
+    (``_VIEWABLE``) yields views of the copy-on-write memory map: no copy, memory bounded by the page
+    cache, batches writable and still valid after ``close()``.
 
     Parameters
     ----------
     path : the ``.npy`` file.
     geometry : sensor size; overrides the sidecar.
     batch_events : most events returned by one ``read()``.
+    max_gap_us : the time guard's bound (sensors/formats/time_guard.py); None for times as stored.
     """
 
     format = "npy"
 
     def __init__(
-        self, path: str | Path, geometry: Geometry | None = None, *, batch_events: int = DEFAULT_BATCH_EVENTS
+        self, path: str | Path, geometry: Geometry | None = None, *, batch_events: int = DEFAULT_BATCH_EVENTS,
+        max_gap_us: int | None = MAX_GAP_US,
     ) -> None:
         if batch_events < 1:
             raise ValueError(f"NpyEventsSource.batch_events: must be >= 1, got {batch_events}")
+        self._guard = TimeGuard(max_gap_us, owner="NpyEventsSource")
         self.path = Path(path)
         array = _load(self.path)
         if array.ndim != 1:
@@ -173,7 +186,17 @@ class NpyEventsSource:
         self._events = _event_view(array, self._fields)
         self._batch_events = batch_events
         self._pos = 0
-        self._last_t: int | None = None
+        self._last_t: int | None = None  # the last event's t as stored (before any re-basing)
+
+    @property
+    def time_anomalies(self) -> int:
+        """Events so far whose time jumped forward by more than ``max_gap_us`` (0 unguarded)."""
+        return self._guard.anomalies
+
+    @property
+    def first_time_anomaly(self) -> str | None:
+        """Where the first time anomaly is (``"event N"``), None before one."""
+        return None if self._guard.first_at is None else f"event {self._guard.first_at}"
 
     def _check(self, start: int, column: np.ndarray, field: str, low: int, high: int) -> None:
         if column.min() < low or column.max() > high:
@@ -208,7 +231,7 @@ class NpyEventsSource:
             if bad >= 0:
                 raise self._refuse(start + bad)
             self._last_t = int(events[-1]["t"])
-            return EventBatch(events, self.geometry)
+            return EventBatch(self._guard.apply(events), self.geometry)
         chunk = self._array[start : start + self._batch_events]
         if len(chunk) == 0:
             return None
@@ -233,7 +256,7 @@ class NpyEventsSource:
         events["x"] = x
         events["y"] = y
         events["p"] = p
-        return EventBatch(events, g)
+        return EventBatch(self._guard.apply(events), g)
 
     def close(self) -> None:
         """Release the memory map; further ``read()`` calls raise SourceError."""

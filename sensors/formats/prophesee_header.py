@@ -18,7 +18,8 @@ from typing import Mapping
 
 import numpy as np
 
-from sensors.formats.evt_kernels import DROPPED, N_OUT, make_state
+from sensors.formats.evt_kernels import ANOMALIES, DROPPED, FIRST_ANOMALY, N_OUT, UNTIMED, make_state
+from sensors.formats.time_guard import MAX_GAP_US, gap_limit
 from sensors.types import EVENT_DTYPE, EventBatch, Geometry, SourceError
 
 __all__ = ["RawHeader", "RawEventSource", "fallback_geometry", "parse_header", "sniff_raw"]
@@ -161,15 +162,18 @@ class RawEventSource:
     to keep), or None at the end. The caller's ``geometry`` wins over the header's, which wins over
     ``fallback_geometry``. Events outside the geometry are dropped and counted in
     ``dropped_out_of_range``. A file that ends inside a word is decoded up to its last complete word;
-    the partial word is ignored and its size kept in ``truncated_bytes``. Timestamps are the
-    spec-literal ones (see sensors/formats/evt_kernels.py): a backward step in the stream stays in the output.
+    the partial word is ignored and its size kept in ``truncated_bytes``. Impossible time (a TIME_HIGH
+    stepping back, or jumping more than ``max_gap_us``) is counted in ``time_anomalies`` and re-based by the
+    rule of sensors/formats/time_guard.py, and events before the first TIME_HIGH are left out
+    (``untimed_events``); ``max_gap_us=None`` gives the spec-literal times instead (see
+    sensors/formats/evt_kernels.py).
     """
 
     format: str = ""
     _word_dtype = np.dtype(np.uint32)
 
     @staticmethod
-    def _kernel(words, start, stop, state, width, height, out):  # pragma: no cover - set by subclasses
+    def _kernel(words, start, stop, state, width, height, max_gap_us, out):  # pragma: no cover - set by subclasses
         raise NotImplementedError
 
     @staticmethod
@@ -178,11 +182,12 @@ class RawEventSource:
         return min(n_words, MAX_BATCH_EVENTS)
 
     def __init__(self, path: str | Path, geometry: Geometry | None = None,
-                 chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> None:
+                 chunk_bytes: int = DEFAULT_CHUNK_BYTES, max_gap_us: int | None = MAX_GAP_US) -> None:
         self.path = Path(path)
         name = type(self).__name__
         if chunk_bytes < WORD_BYTES[self.format]:
             raise ValueError(f"{name}.chunk_bytes: must be >= {WORD_BYTES[self.format]}, got {chunk_bytes}")
+        self._max_gap_us = gap_limit(name, max_gap_us)
         if geometry is not None and not isinstance(geometry, Geometry):
             raise TypeError(f"{name}.geometry: expected Geometry or None, got {type(geometry).__name__}")
         try:
@@ -234,20 +239,34 @@ class RawEventSource:
             raise SourceError(f"{self.path}: no complete event word after the RAW header")
         self._file.seek(header.length_bytes)
         self._buffer = np.empty(min(n_words, max(1, chunk_bytes // word_bytes)), dtype=self._word_dtype)
+        self._buffer_offset = header.length_bytes  # file offset of self._buffer[0]
         self._words_left = n_words
         self._pos = 0
         self._end = 0
         self._state = make_state()
+        self.first_time_anomaly: str | None = None
+        """Where the first time anomaly was found (``"byte N"``: the TIME_HIGH word that showed it), else None."""
 
     @property
     def dropped_out_of_range(self) -> int:
         """Events decoded so far with x >= width or y >= height (not emitted)."""
         return int(self._state[DROPPED])
 
+    @property
+    def untimed_events(self) -> int:
+        """Events before the first TIME_HIGH, not emitted because their time is unknown (0 unguarded)."""
+        return int(self._state[UNTIMED])
+
+    @property
+    def time_anomalies(self) -> int:
+        """TIME_HIGH words so far whose time stepped back or jumped more than ``max_gap_us`` (0 unguarded)."""
+        return int(self._state[ANOMALIES])
+
     def _refill(self) -> bool:
         n = min(self._words_left, len(self._buffer))
         if n == 0:
             return False
+        self._buffer_offset = self._file.tell()
         got = self._file.readinto(memoryview(self._buffer[:n]).cast("B"))
         words = (got or 0) // self._word_dtype.itemsize
         self._words_left = self._words_left - n if words == n else 0
@@ -265,7 +284,10 @@ class RawEventSource:
             rows = self._rows(self._end - self._pos)
             events = np.empty(rows, dtype=EVENT_DTYPE)
             self._pos = self._kernel(self._buffer, self._pos, self._end, self._state, width, height,
-                                     events.view(np.int64))
+                                     self._max_gap_us, events.view(np.int64))
+            if self.first_time_anomaly is None and self._state[ANOMALIES]:
+                word = int(self._state[FIRST_ANOMALY])
+                self.first_time_anomaly = f"byte {self._buffer_offset + word * self._word_dtype.itemsize}"
             n = int(self._state[N_OUT])
             if n:
                 return EventBatch(events if n == rows else events[:n], self.geometry)

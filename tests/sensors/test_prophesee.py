@@ -239,7 +239,7 @@ def test_evt3_hand_built_stream(scratch):
     ] + [(2 * wrap + 0x4000, x, 7, 1) for x in range(120, 128)]
     path = write(scratch / "hand3.raw", EVT3_HEADER, words, "<u2")
     for chunk_bytes in (2, 6, 4096):
-        source = Evt3Source(path, Geometry(128, 64), chunk_bytes=chunk_bytes)
+        source = Evt3Source(path, Geometry(128, 64), chunk_bytes=chunk_bytes, max_gap_us=None)  # spec-literal
         assert as_tuples(read_all(source)) == expected
         assert source.dropped_out_of_range == 1 + 4
     assert naive_evt3(words, 128, 64) == (expected, 5)
@@ -265,7 +265,7 @@ def test_evt2_hand_built_stream(scratch):
                 (0xFFFFFFF << 6, 1, 1, 1), ((1 << 34) + 2, 2, 2, 0)]
     path = write(scratch / "hand2.raw", EVT2_HEADER, words, "<u4")
     for chunk_bytes in (4, 12, 4096):
-        source = Evt2Source(path, chunk_bytes=chunk_bytes)
+        source = Evt2Source(path, chunk_bytes=chunk_bytes, max_gap_us=None)  # spec-literal
         assert source.geometry == Geometry(640, 480)
         assert as_tuples(read_all(source)) == expected and source.dropped_out_of_range == 2
     assert naive_evt2(words, 640, 480) == (expected, 2)
@@ -309,7 +309,7 @@ def test_random_bytes_after_a_header(scratch, cls, data, chunk_words, with_end):
     path = scratch / "random.raw"
     path.write_bytes(header + data)
     word = 2 if cls is Evt3Source else 4
-    events, source = decode_or_source_error(cls, path, chunk_bytes=chunk_words * word)
+    events, source = decode_or_source_error(cls, path, chunk_bytes=chunk_words * word, max_gap_us=None)
     if events is None:
         return
     check_invariants(events, source.geometry)
@@ -333,7 +333,7 @@ EVT3_WORDS = st.builds(lambda typ, payload: typ << 12 | payload,
 def test_evt3_structured_words_match_the_reference(scratch, words, width, height, chunk_words):
     path = write(scratch / "words3.raw", EVT3_HEADER, words, "<u2")
     events, source = decode_or_source_error(Evt3Source, path, geometry=Geometry(width, height),
-                                            chunk_bytes=2 * chunk_words)
+                                            chunk_bytes=2 * chunk_words, max_gap_us=None)
     if events is None:
         assert not words
         return
