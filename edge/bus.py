@@ -121,9 +121,12 @@ def _loads_object(data: bytes, what: str) -> dict:
     return obj
 
 
-def _drain(sock: zmq.Socket):
-    """Yield pending multipart messages without blocking, at most MAX_DRAIN per call."""
-    for _ in range(MAX_DRAIN):
+def _drain(sock: zmq.Socket, limit: int = MAX_DRAIN):
+    """Yield pending multipart messages without blocking, at most ``limit`` per call. Asks the socket whether a
+    message is waiting first: an idle socket costs one option read per block, not a raised zmq.Again."""
+    for _ in range(limit):
+        if not sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+            return
         try:
             yield sock.recv_multipart(zmq.NOBLOCK)
         except zmq.Again:
@@ -303,11 +306,13 @@ class Bus:
                 self.note_malformed(str(e))
         return items
 
-    def poll_control(self, handler: Callable[[str, dict], dict], timeout_ms: int = 0) -> None:
-        """Answer each pending control request with ``handler(cmd, request)``, exactly one reply each."""
+    def poll_control(self, handler: Callable[[str, dict], dict], timeout_ms: int = 0,
+                     limit: int = MAX_DRAIN) -> None:
+        """Answer pending control requests with ``handler(cmd, request)``, exactly one reply each, at most
+        ``limit`` of them; the rest stay queued in the socket for the next call."""
         if timeout_ms > 0 and not self._control.poll(timeout_ms):
             return
-        for frames in _drain(self._control):
+        for frames in _drain(self._control, limit):
             self._serve(frames, handler)
 
     def _serve(self, frames: list[bytes], handler: Callable[[str, dict], dict]) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from edge.bus import BusError
 from edge.checkpoint import CheckpointError
 from edge.config import ConfigError, load_config
+from edge.logs import LOG_FORMATS, LOG_LEVELS
 from sensors.types import SourceError
 
 EXPECTED_ERRORS = (ConfigError, SourceError, CheckpointError, BusError, ValueError, OSError)
@@ -57,29 +58,39 @@ def _config(args: argparse.Namespace):
     return config
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from edge.daemon import Daemon
+def _run_config(args: argparse.Namespace):
+    """The run's config: the file's values with --network, --backend, --log-format and --log-level applied."""
+    from dataclasses import replace
 
     config = _config(args)
-    daemon = Daemon(config, resume=args.resume)
+    log = {key: value for key, value in (("format", args.log_format), ("level", args.log_level)) if value}
+    return replace(config, log=replace(config.log, **log)) if log else config
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """The daemon. Its lines go through edge.logs (stdout: startup and status lines; stderr: warnings); a
+    reader of stdout that goes away (``run | head -1``) does not stop it. SIGHUP re-reads ``--config``."""
+    import logging
+
+    from edge.daemon import Daemon
+    from edge.logs import configure, extra
+
+    configure(args.log_format or "text", args.log_level or "info", capture_stderr=True)  # errors of the config too
+    config = _run_config(args)
+    configure(config.log.format, config.log.level, capture_stderr=True)
+    daemon = Daemon(config, resume=args.resume, reload=(lambda: _run_config(args)) if args.config else None)
+    log = logging.getLogger("neuroedge.daemon")
     if daemon.resumed_from is not None:
-        _say(f"resumed learned state from {daemon.resumed_from}")
+        log.info("resumed learned state from %s", daemon.resumed_from,
+                 extra=extra("resumed", {"path": str(daemon.resumed_from)}))
     addresses = config.bus
     engine = ("hearing " if config.source.kind in ("audio", "microphone") else "") + f"backend={config.backend.url}"
-    _say(f"neuroedge run: {engine} source={config.source.kind} actions on {addresses.actions}, "
-         f"reward on {addresses.reward}, control on {addresses.control}")
+    log.info("neuroedge run: %s source=%s actions on %s, reward on %s, control on %s", engine, config.source.kind,
+             addresses.actions, addresses.reward, addresses.control,
+             extra=extra("started", {"backend": config.backend.url, "source": config.source.kind,
+                                     "actions": addresses.actions, "reward": addresses.reward,
+                                     "control": addresses.control}))
     return daemon.run(args.seconds)
-
-
-def _say(line: str) -> None:
-    """Print a line on stdout; when its reader has gone (``run | head -1``), stdout goes to /dev/null and the
-    daemon carries on controlling."""
-    from edge.daemon import detach_stdout
-
-    try:
-        print(line, flush=True)
-    except (BrokenPipeError, OSError):
-        detach_stdout()
 
 
 def cmd_soak(args: argparse.Namespace) -> int:
@@ -105,7 +116,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     config = _config(args)
     speed = replay_speed(args.speed, args.realtime, args.config, config.run)
     seed = config.run.seed if args.seed is None else args.seed
-    summary = replay(args.path, config, seed, speed, Path(args.out) if args.out else None, geometry=_geometry(args))
+    summary = replay(args.path, config, seed, speed, Path(args.out) if args.out else None, geometry=_geometry(args),
+                     strict=args.strict)
     if args.json:
         print(json.dumps(summary))
     else:
@@ -128,14 +140,15 @@ def cmd_info(args: argparse.Namespace) -> int:
     from edge.tools import describe, describe_audio
     from sensors.audio.sources import is_audio_path
 
-    _emit(describe_audio(args.path) if is_audio_path(args.path) else describe(args.path, _geometry(args)), args.json)
+    _emit(describe_audio(args.path) if is_audio_path(args.path) else describe(args.path, _geometry(args), args.strict),
+          args.json)
     return 0
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
     from edge.tools import convert
 
-    _emit(convert(args.input, args.output, _geometry(args)), args.json)
+    _emit(convert(args.input, args.output, _geometry(args), args.strict), args.json)
     return 0
 
 
@@ -169,6 +182,25 @@ def cmd_listen(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def cmd_control(args: argparse.Namespace) -> int:
+    from edge.bus import control_request
+    from edge.keys import load_client_keys
+
+    fields = {}
+    for item in args.field or []:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--field {item!r}: expected KEY=VALUE")
+        try:
+            fields[key] = json.loads(text)
+        except ValueError:
+            fields[key] = text
+    keys = load_client_keys(Path(args.keys)) if args.keys else None
+    reply = control_request(args.address, args.cmd, timeout_ms=int(args.timeout_s * 1000), keys=keys, **fields)
+    print(json.dumps(reply))
+    return 0 if reply.get("ok") else 1
 
 
 KEYS_USAGE = ("Use: on the robot set [bus] keys = \"{dir}\" in the daemon's config and bind its [bus] addresses "
@@ -303,6 +335,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="restore the learned state from the configured checkpoint")
     p.add_argument("--network", help="TOML network file replacing the built-in tracking network (see README)")
     p.add_argument("--backend", metavar="URL", help=BACKEND_HELP)
+    p.add_argument("--log-format", choices=LOG_FORMATS, help="text, or json: every line on stdout and stderr one "
+                   "JSON object (journald, Loki) (default: [log] format of the config, else text)")
+    p.add_argument("--log-level", choices=LOG_LEVELS, help="lowest level written; above info no status lines "
+                   "(default: [log] level of the config, else info)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("replay", help="replay a recording through the pipeline, open loop, deterministic for a seed")
@@ -319,6 +355,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", metavar="URL", help=BACKEND_HELP)
     p.add_argument("--model", help="audio files: hearing model checkpoint (from bench fsdd --model; default: untrained)")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON line")
+    p.add_argument("--strict", action="store_true", help="refuse a recording whose time steps back or jumps "
+                   "over 1 s (default: count it, warn, re-base the times)")
     p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("soak", help="run the daemon for many simulated hours in compressed time, with faults; "
@@ -346,6 +384,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", help="recording; the format is detected from its header")
     p.add_argument("--geometry", help="sensor size WIDTHxHEIGHT when the file does not say (RAW, DAT, NPY)")
     p.add_argument("--json", action="store_true", help="print one JSON line")
+    p.add_argument("--strict", action="store_true", help="refuse a recording whose time steps back or jumps "
+                   "over 1 s (default: count it, warn, re-base the times)")
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("convert", help="convert a recording to .aedat4 (dv-processing) or .npy (EVENT_DTYPE)")
@@ -353,6 +393,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("output", help="output file: .aedat4 or .npy")
     p.add_argument("--geometry", help="sensor size WIDTHxHEIGHT when the input does not say")
     p.add_argument("--json", action="store_true", help="print one JSON line")
+    p.add_argument("--strict", action="store_true", help="refuse a recording whose time steps back or jumps "
+                   "over 1 s (default: count it, warn, re-base the times)")
     p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("render", help="draw events: a .png of one time window or an .mp4 of the whole recording")
@@ -373,6 +415,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keys", metavar="DIR", help="CurveZMQ client keys (client.key_secret and server.key, "
                    "from neuroedge keys generate) for a daemon with [bus] keys")
     p.set_defaults(func=cmd_listen)
+
+    p = sub.add_parser("control", help="send one control request to a running daemon and print its JSON reply",
+                       description="Send {\"cmd\": CMD, ...} to the daemon's control socket and print the reply "
+                       "(exit 1 when it says ok: false, 2 when no daemon answers). Commands: status, checkpoint, "
+                       "pause, resume, stop, store (--field label=3) and the others listed in README's ZMQ bus.")
+    p.add_argument("cmd", metavar="CMD", help="command word, e.g. status")
+    p.add_argument("--address", default="tcp://127.0.0.1:5558", help="control address (default: %(default)s)")
+    p.add_argument("--field", action="append", metavar="KEY=VALUE",
+                   help="an extra request field, VALUE read as JSON when it parses (repeatable)")
+    p.add_argument("--keys", metavar="DIR", help="CurveZMQ client keys for a daemon with [bus] keys")
+    p.add_argument("--timeout-s", type=_positive, default=2.0, help="wait this long for the reply (default: %(default)s)")
+    p.set_defaults(func=cmd_control)
 
     p = sub.add_parser("keys", help="CurveZMQ keys for a bus reachable off loopback (encrypted, allow-listed clients)")
     keys_sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -1,6 +1,11 @@
 """Typed configuration: frozen dataclasses loaded from TOML (tomllib) and validated on load.
 
-Every error names the file and the key (``config.scene.width: ...``); unknown keys are refused.
+Every error names the file and the key (``config.scene.width: ...``); unknown keys are refused. Every number
+has a documented range (``RANGES``), checked on load after each table's own checks and before anything is
+built: a value outside it is one line, ``x.toml.network.n_per_group: 1000000000 outside 1..4096`` (an integer
+beyond 64 bits, which TOML does not allow, is refused as the file is read). A few sizes are also bounded together
+(``MAX_BLOCK_US``, ``MAX_SYNAPSES``, ``MAX_SCENE_EVENTS_PER_BLOCK``, ``MAX_MEMORY_WIRING``,
+``MAX_PERFORANT_SYNAPSES``), so no configuration that loads fails later for want of memory.
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from controllers.decode import PanDecoderConfig
 from controllers.tracking import TrackingNetConfig
 from edge.bus import BusAddresses
 from edge.filters_config import FiltersConfig
+from edge.logs import LOG_FORMATS, LOG_LEVELS
 from sensors.simulated.scene import SceneConfig
 from sensors.source import parse_geometry
 from snn.encoding.encode_events import PoolingConfig
@@ -23,6 +29,120 @@ from snn.memory.hippocampus import HippocampusConfig
 
 class ConfigError(Exception):
     """A configuration problem, as one line naming the file and key."""
+
+
+SEED_MAX = 2**32 - 1
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+RANGES: dict[str, tuple[int, int] | tuple[float, float]] = {
+    "run.seed": (0, SEED_MAX),
+    "run.dt_us": (1, 1_000_000),                  # 1 µs .. 1 s ticks
+    "run.block_ticks": (1, 100_000),              # and block_ticks * dt_us <= MAX_BLOCK_US
+    "run.status_interval_s": (0.01, 86_400.0),    # up to a day
+    "run.speed": (0.001, 1000.0),
+    "scene.width": (1, 2048),
+    "scene.height": (1, 2048),
+    "scene.world_size_px": (2, 8192),
+    "scene.texture_cell_px": (1, 8192),
+    "scene.texture_log_contrast": (0.0, 10.0),
+    "scene.background_log": (-20.0, 20.0),
+    "scene.target_radius_px": (0.0, 4096.0),
+    "scene.target_log_contrast": (-10.0, 10.0),
+    "scene.target_speed_min_px_s": (0.0, 100_000.0),
+    "scene.target_speed_max_px_s": (0.0, 100_000.0),
+    "scene.velocity_change_hz": (0.0, 10_000.0),
+    "scene.threshold_on": (0.0, 10.0),
+    "scene.threshold_off": (0.0, 10.0),
+    "scene.max_events_per_px": (1, 1000),
+    "scene.noise_hz_per_px": (0.0, 100_000.0),
+    "scene.lost_reset_ms": (0.0, 3_600_000.0),    # up to an hour
+    "scene.reset_offset_px": (0.0, 8192.0),
+    "filters.polarity": (-1, 1),
+    "filters.refractory_us": (0, 60_000_000),     # up to a minute
+    "filters.background_activity_us": (0, 60_000_000),
+    "filters.downsample": (1, 1024),
+    "encoder.grid_w": (1, 1024),
+    "encoder.grid_h": (1, 1024),
+    "encoder.min_count": (1, 1_000_000),
+    "network.n_per_group": (1, 4096),             # and the synapses <= MAX_SYNAPSES
+    "network.motor.tau_mem_ms": (0.0, 1_000_000.0),
+    "network.motor.tau_exc_ms": (0.0, 1_000_000.0),
+    "network.motor.tau_inh_ms": (0.0, 1_000_000.0),
+    "network.motor.v_rest_mv": (-1000.0, 1000.0),
+    "network.motor.v_reset_mv": (-1000.0, 1000.0),
+    "network.motor.v_th_mv": (-1000.0, 1000.0),
+    "network.motor.refractory_ms": (0.0, 10_000.0),
+    "network.motor.noise_mv": (0.0, 1000.0),
+    "network.w_init_max_mv": (0.0, 1000.0),
+    "network.inhibition_mv": (-1000.0, 0.0),
+    "network.reference_w_mv": (-1000.0, 1000.0),
+    "network.rule.tau_pre_ms": (0.0, 1_000_000.0),
+    "network.rule.tau_post_ms": (0.0, 1_000_000.0),
+    "network.rule.tau_eligibility_ms": (0.0, 1_000_000.0),
+    "network.rule.tau_baseline_ms": (0.0, 1_000_000.0),
+    "network.rule.a_plus": (0.0, 1000.0),
+    "network.rule.a_minus": (0.0, 1000.0),
+    "network.rule.learning_rate": (0.0, 1000.0),
+    "network.rule.w_min_mv": (-1000.0, 1000.0),
+    "network.rule.w_max_mv": (-1000.0, 1000.0),
+    "decoder.gain_px_s_per_hz": (0.0, 100_000.0),
+    "decoder.v_max_px_s": (0.0, 100_000.0),
+    "decoder.tau_smooth_ms": (0.0, 1_000_000.0),
+    "task.window_half_px": (0.0, 8192.0),
+    "checkpoint.interval_s": (0.0, 604_800.0),    # 0 = only on stop; up to a week
+    "hearing.chunk_ms": (0.0, 1000.0),
+    "memory.window_ms": (0.0, 60_000.0),          # up to a minute
+    "memory.min_activity": (0, 1_000_000_000),
+    "memory.max_load": (0.0, 1.0),
+    "memory.max_stores_per_s": (0, 1000),
+    "memory.hippocampus.n_dg": (1, 1_000_000),    # and n_dg * dg_fan_in <= MAX_MEMORY_WIRING
+    "memory.hippocampus.dg_fan_in": (1, 100_000),
+    "memory.hippocampus.dg_sparsity": (0.0, 1.0),
+    "memory.hippocampus.n_ca3": (1, 20_000),      # CA3's recurrent synapses: n_ca3² bytes, 400 MB at most
+    "memory.hippocampus.mossy_fan_in": (1, 1_000_000),  # and n_ca3 * mossy_fan_in <= MAX_MEMORY_WIRING
+    "memory.hippocampus.ca3_sparsity": (0.0, 1.0),
+    "memory.hippocampus.cue_gain": (0.0, 1000.0),
+    "memory.hippocampus.max_steps": (1, 10_000),
+    "memory.hippocampus.ec_sparsity": (0.0, 1.0),
+    "memory.hippocampus.n_labels": (1, 100_000),
+    "memory.hippocampus.novelty_threshold": (0.0, 1.0),
+    "memory.hippocampus.seed": (0, SEED_MAX),
+}
+"""Inclusive range of every numeric key, by its dotted name. Generous (far beyond a robot's needs, within
+what this machine can allocate); the tables' own checks (``> 0`` and the like) still apply inside them."""
+
+MAX_BLOCK_US = 10_000_000
+"""run.block_ticks * run.dt_us: a block is at most 10 s of sensor time (the daemon answers between blocks)."""
+MAX_SYNAPSES = 1 << 24
+"""The built-in tracking network's plastic synapses, 2·grid_w·grid_h inputs × 4·n_per_group motor neurons."""
+MAX_SCENE_EVENTS_PER_BLOCK = 1 << 25
+"""The simulated scene's event buffer per block, run.block_ticks × width × height × max_events_per_px
+(16 bytes each: 512 MiB), and its expected noise events per block."""
+MAX_MEMORY_WIRING = 1 << 25
+"""The hippocampus' fan-in tables, n_dg × dg_fan_in and n_ca3 × mossy_fan_in (8 bytes each: 256 MiB each)."""
+MAX_PERFORANT_SYNAPSES = 1 << 28
+"""The hippocampus' perforant path, input neurons × n_ca3 (1 byte each: 256 MiB)."""
+
+
+def _number(x: int | float) -> str:
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
+def _shown(value: object, limit: int = 60) -> str:
+    """``repr(value)`` on one line, cut to ``limit`` characters (a value from a file may be huge)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _key(key: str) -> str:
+    """A TOML key as written in an error: bare when it is a plain word, else quoted (keys may hold newlines)."""
+    return key if key.replace("_", "").replace("-", "").isalnum() and key.isascii() else repr(key)
+
+
+def check_range(key: str, value: int | float) -> None:
+    """ValueError ``key: <value> outside lo..hi`` when ``key`` (dotted) has a range that ``value`` is outside."""
+    bounds = RANGES.get(key)
+    if bounds is not None and not bounds[0] <= value <= bounds[1]:
+        raise ValueError(f"{key}: {_shown(value)} outside {_number(bounds[0])}..{_number(bounds[1])}")
 
 
 @dataclass(frozen=True)
@@ -168,14 +288,16 @@ class MemoryConfig:
     ``command`` (only on the control command ``store``); ``min_activity`` the total spike count below which
     a window is not shown to the memory at all (silence stores no junk); ``max_load`` the patterns per CA3
     cell after which nothing more is stored (a clipped-Hebbian memory past its capacity recalls nothing
-    well, so a long-running daemon stops storing and says so: ``memory_full`` in status); ``hippocampus``
-    the ``[memory.hippocampus]`` parameters (snn.memory.hippocampus.HippocampusConfig)."""
+    well, so a long-running daemon stops storing and says so: ``memory_full`` in status); ``max_stores_per_s``
+    the ``store`` commands obeyed in any one second (the rest are refused and counted; 0 refuses them all);
+    ``hippocampus`` the ``[memory.hippocampus]`` parameters (snn.memory.hippocampus.HippocampusConfig)."""
 
     enabled: bool = False
     window_ms: float = 50.0
     store: str = "novelty"
     min_activity: int = 20
     max_load: float = 0.4
+    max_stores_per_s: int = 5
     hippocampus: HippocampusConfig = field(default_factory=HippocampusConfig)
 
     def validate(self) -> None:
@@ -199,10 +321,27 @@ class MemoryConfig:
 
 
 @dataclass(frozen=True)
+class LogConfig:
+    """The daemon's log lines (see edge.logs): ``format`` ``text`` or ``json`` (one JSON object per line), and
+    ``level`` ``debug`` | ``info`` | ``warning`` | ``error`` (above ``info`` the status lines are not written).
+    ``run --log-format`` / ``--log-level`` override them; both reload on SIGHUP."""
+
+    format: str = "text"
+    level: str = "info"
+
+    def validate(self) -> None:
+        if self.format not in LOG_FORMATS:
+            raise ValueError(f"log.format: must be one of {', '.join(map(repr, LOG_FORMATS))}, got {self.format!r}")
+        if self.level not in LOG_LEVELS:
+            raise ValueError(f"log.level: must be one of {', '.join(map(repr, LOG_LEVELS))}, got {self.level!r}")
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole daemon / replay configuration. ``backend.url`` names the back end; ``network_file``
     (TOML, see snn.spec_dict) replaces the built-in tracking network when set. ``hearing`` applies to audio
-    sources only (``source.kind`` = ``audio`` or ``microphone``); ``memory`` to either kind."""
+    sources only (``source.kind`` = ``audio`` or ``microphone``); ``memory`` to either kind; ``log`` is the
+    daemon's log format and level."""
 
     backend: BackendConfig = field(default_factory=BackendConfig)
     network_file: str = ""
@@ -220,14 +359,66 @@ class Config:
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     hearing: HearingRunConfig = field(default_factory=HearingRunConfig)
     memory: MemoryConfig = field(default_factory=MemoryConfig)
+    log: LogConfig = field(default_factory=LogConfig)
 
     def validate(self) -> None:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if hasattr(value, "validate"):
                 value.validate()
+        for key, value in flatten(self).items():
+            if type(value) in (int, float):
+                check_range(key, value)
         if self.memory.enabled and not self.source.is_audio:
             self.memory.window_ticks(self.run.dt_us)
+        self.check_sizes()
+
+    def check_sizes(self) -> None:
+        """ValueError (naming a key and both numbers) when sizes within their ranges are too big together."""
+        run, scene, grid, memory = self.run, self.scene, self.encoder, self.memory.hippocampus
+        if run.block_ticks * run.dt_us > MAX_BLOCK_US:
+            raise ValueError(f"run.block_ticks: {run.block_ticks} ticks of run.dt_us = {run.dt_us} µs make "
+                             f"{run.block_ticks * run.dt_us} µs blocks, more than {MAX_BLOCK_US}")
+        n_inputs = 2 * grid.grid_w * grid.grid_h
+        if not self.source.is_audio and not self.network_file:
+            synapses = n_inputs * 4 * self.network.n_per_group
+            if synapses > MAX_SYNAPSES:
+                raise ValueError(f"network.n_per_group: {self.network.n_per_group} per group with a {grid.grid_w}x"
+                                 f"{grid.grid_h} encoder grid makes {synapses} synapses, more than {MAX_SYNAPSES}")
+        if self.source.kind == "scene":
+            events = run.block_ticks * scene.width * scene.height * scene.max_events_per_px
+            noise = scene.noise_hz_per_px * scene.width * scene.height * run.block_ticks * run.dt_us * 1e-6
+            if max(events, noise) > MAX_SCENE_EVENTS_PER_BLOCK:
+                key, count = ("max_events_per_px", events) if events >= noise else ("noise_hz_per_px", noise)
+                raise ValueError(f"scene.{key}: {scene.width}x{scene.height} pixels over {run.block_ticks} ticks "
+                                 f"allow {count:.0f} events a block, more than {MAX_SCENE_EVENTS_PER_BLOCK}")
+        if self.memory.enabled:
+            for key, fan, count in (("dg_fan_in", memory.dg_fan_in, memory.n_dg),
+                                    ("mossy_fan_in", memory.mossy_fan_in, memory.n_ca3)):
+                if fan * count > MAX_MEMORY_WIRING:
+                    raise ValueError(f"memory.hippocampus.{key}: {fan} × {count} cells = {fan * count} "
+                                     f"connections, more than {MAX_MEMORY_WIRING}")
+            if not self.source.is_audio and n_inputs * memory.n_ca3 > MAX_PERFORANT_SYNAPSES:
+                raise ValueError(f"memory.hippocampus.n_ca3: {memory.n_ca3} cells × {n_inputs} input neurons = "
+                                 f"{n_inputs * memory.n_ca3} perforant synapses, more than {MAX_PERFORANT_SYNAPSES}")
+
+
+def flatten(config: object, prefix: str = "") -> dict[str, object]:
+    """Every leaf of a config dataclass by its dotted key (``{"run.seed": 0, ...}``)."""
+    out: dict[str, object] = {}
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if dataclasses.is_dataclass(value):
+            out.update(flatten(value, f"{prefix}{f.name}."))
+        else:
+            out[f"{prefix}{f.name}"] = value
+    return out
+
+
+def config_changes(old: Config, new: Config) -> list[str]:
+    """The dotted keys whose values differ between two configs, in declaration order."""
+    before, after = flatten(old), flatten(new)
+    return [key for key in before if before[key] != after[key]]
 
 
 def _build(cls: type, data: dict, where: str):
@@ -239,10 +430,12 @@ def _build(cls: type, data: dict, where: str):
     kwargs = {}
     for key, value in data.items():
         if key not in known:
-            raise ConfigError(f"{where}.{key}: unknown key (known: {', '.join(sorted(known))})")
+            raise ConfigError(f"{where}.{_key(key)}: unknown key (known: {', '.join(sorted(known))})")
         kind = hints[key]
         if dataclasses.is_dataclass(kind):
             kwargs[key] = _build(kind, value, f"{where}.{key}")
+        elif type(value) is int and not INT64_MIN <= value <= INT64_MAX and kind in (int, float):
+            raise ConfigError(f"{where}.{key}: {_shown(value)} is beyond a 64-bit integer (TOML's limit)")
         elif kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
             if not math.isfinite(float(value)):  # TOML has nan and inf: no config value may be either
                 raise ConfigError(f"{where}.{key}: must be a finite number, got {value!r}")
@@ -250,7 +443,7 @@ def _build(cls: type, data: dict, where: str):
         elif kind in (int, str, bool) and type(value) is kind:
             kwargs[key] = value
         else:
-            raise ConfigError(f"{where}.{key}: expected {getattr(kind, '__name__', kind)}, got {value!r}")
+            raise ConfigError(f"{where}.{key}: expected {getattr(kind, '__name__', kind)}, got {_shown(value)}")
     try:
         return cls(**kwargs)
     except ValueError as e:  # checked on construction (e.g. HippocampusConfig): "table.key: ..." → "where.key: ..."

@@ -1,8 +1,13 @@
 """The daemon's drivers: what differs between an event input and an audio input (stepping, feedback,
-checkpoint contents, status), behind one interface the daemon's loop uses. See ``edge.daemon``."""
+checkpoint contents, status), behind one interface the daemon's loop uses. See ``edge.daemon``.
+
+Feedback per block is bounded: the bus hands over at most ``edge.bus.MAX_DRAIN`` reward messages per poll
+(event rewards are only summed, a few µs each), and the audio driver teaches at most MAX_LABELS_PER_BLOCK
+labels per block (each is a step of the word net, ~0.1 ms); further labels in that block are dropped and
+counted (``labels_dropped`` in status), so a flood of labels cannot stall the loop."""
 from __future__ import annotations
 
-import sys
+import logging
 import time
 from pathlib import Path
 
@@ -13,19 +18,23 @@ from edge.checkpoint import CheckpointError, save_checkpoint
 from edge.config import Config
 from edge.guard import StateGuard
 from edge.hearing import MODEL_KIND, Hearing, HearingConfig, load_model, save_model
+from edge.logs import extra
 from edge.memory_stage import MemoryStage, split_memory, with_memory
 from edge.pipeline import LiveSource, Pipeline, build_pipeline
 
 CHECKPOINT_KIND = "tracking"
+MAX_LABELS_PER_BLOCK = 8  # labels taught per block (audio); the rest of a flood is dropped and counted
+log = logging.getLogger("neuroedge.memory")
 
 
 def restore_memory(stage: MemoryStage | None, arrays: dict, meta: dict, path: Path) -> None:
     """Load a checkpoint's memory arrays (unprefixed) into ``stage``: none there → an empty memory and a warning
-    on stderr; arrays that do not fit, or a memory wired differently → CheckpointError (one line)."""
+    (logger ``neuroedge.memory``); arrays that do not fit, or a memory wired differently → CheckpointError."""
     if stage is None:
         return
     if not arrays:
-        print(f"warning: {path}: holds no memory; starting with an empty memory", file=sys.stderr)
+        log.warning("%s: holds no memory; starting with an empty memory", path,
+                    extra=extra("memory_missing", {"path": str(path)}))
         return
     saved = meta.get("memory")
     try:
@@ -156,6 +165,7 @@ class AudioDriver:
         self.paced_by_source = config.source.kind == "microphone"
         self.period_s = config.hearing.chunk_ms * 1e-3
         self.memory: MemoryStage | None = None
+        self.labels_dropped = 0
         self._attach_memory()
 
     def _attach_memory(self) -> None:
@@ -176,14 +186,19 @@ class AudioDriver:
         return self.pipeline.t_us
 
     def receive(self, bus: Bus) -> int:
-        """Teach each pending label at once (an unknown one is counted as malformed); return the values seen."""
-        values = 0
+        """Teach the pending labels at once, at most MAX_LABELS_PER_BLOCK (the rest are dropped and counted in
+        ``labels_dropped``; an unknown label is counted as malformed); return the values seen."""
+        values = taught = 0
         for feedback in bus.poll_feedback():
             values += feedback.value is not None
             if feedback.label is None:
                 continue
+            if taught >= MAX_LABELS_PER_BLOCK:
+                self.labels_dropped += 1
+                continue
             try:
                 self.pipeline.teach(feedback.label)
+                taught += 1
             except ValueError as e:
                 bus.note_malformed(f"reward message: {e}")
         return values
@@ -236,6 +251,7 @@ class AudioDriver:
         info = {"format": source.format, **({"overflows": source.overflows} if hasattr(source, "overflows") else {})}
         return {**fields, "sensor_time_s": self.pipeline.t_us * 1e-6, "realtime_factor": round(rate_per_s, 2),
                 "actions": self.pipeline.counters.actions, "learn": self.pipeline.learn, "source": info,
+                "labels_dropped": self.labels_dropped,
                 **(self.memory.status() if self.memory is not None else {})}
 
     def status_line(self, s: dict) -> str:

@@ -17,10 +17,14 @@ stores an input whose novelty reaches ``hippocampus.novelty_threshold``; in ``"c
 the daemon stamps every action it publishes from one per-process counter.
 
 Capacity: after ``memory.max_load`` patterns per CA3 cell (default 0.4, below the benchmark's 95 % recall
-limit of 0.5) nothing more is stored, automatically or on command; ``memory_full`` in the status says so.
+limit of 0.5) nothing more is stored, automatically or on command; ``memory_full`` in the status says so. The
+memory's arrays have a fixed size (``n_ca3`` is at most 20 000, see edge.config.RANGES), so storing never
+grows it. On command (``store_on_command``) at most ``memory.max_stores_per_s`` stores are obeyed in any one
+second; the rest are refused and counted (``memory_stores_refused``). ``clear`` forgets everything stored.
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 
 import numpy as np
@@ -41,7 +45,8 @@ WIRING_KEYS = ("n_dg", "dg_fan_in", "dg_sparsity", "n_ca3", "mossy_fan_in", "ca3
 class MemoryStage:
     """A Hippocampus over ``n_input`` input neurons, fed by event blocks (``push``) or whole vectors
     (``observe_vector``). Counters: ``windows`` (inputs completed), ``recalls`` (inputs shown to the memory),
-    ``stored`` (patterns in the memory, including restored ones), ``last_novelty``."""
+    ``stored`` (patterns in the memory, including restored ones), ``last_novelty``, ``stores_refused`` (store
+    commands over ``max_stores_per_s``), ``clears``."""
 
     def __init__(self, config: MemoryConfig, n_input: int, dt_us: int | None) -> None:
         config.validate()
@@ -59,6 +64,9 @@ class MemoryStage:
         self._last: np.ndarray | None = None  # the last completed input
         self._seq = 0
         self.max_patterns = max(1, int(config.max_load * config.hippocampus.n_ca3))
+        self.stores_refused = 0
+        self.clears = 0
+        self._command_stores: collections.deque[float] = collections.deque()  # monotonic s of recent ones
 
     @property
     def full(self) -> bool:
@@ -135,9 +143,36 @@ class MemoryStage:
                              f"{self.config.min_activity}; nothing stored")
         return int(self.hippocampus.store(self._last, None if label is None else int(label)).size)
 
+    def store_on_command(self, label: int | None, now_s: float) -> int:
+        """``store`` for a control command at monotonic time ``now_s``: refused (ValueError, one line, counted in
+        ``stores_refused``) when ``max_stores_per_s`` stores were obeyed within the last second; a store that
+        fails for another reason takes no place in that budget."""
+        recent = self._command_stores
+        while recent and now_s - recent[0] >= 1.0:
+            recent.popleft()
+        limit = self.config.max_stores_per_s
+        if len(recent) >= limit:
+            self.stores_refused += 1
+            raise ValueError(f"memory: refused, {len(recent)} stores in the last second (memory.max_stores_per_s "
+                             f"= {limit}); retry later")
+        size = self.store(label)
+        recent.append(now_s)
+        return size
+
+    def clear(self) -> int:
+        """Forget everything stored (CA3 synapses, perforant path, CA1 readout: as a fresh memory; the wiring,
+        the counters and the open window stay); return how many patterns were stored. An empty memory is left
+        as it is (no work: a flood of clears costs nothing)."""
+        forgotten = self.stored
+        if forgotten:
+            self.hippocampus.restore({key: np.zeros_like(value) for key, value in self.hippocampus.state().items()})
+            self.clears += 1
+        return forgotten
+
     def status(self) -> dict:
         return {"memory_stored": self.stored, "memory_windows": self.windows, "memory_recalls": self.recalls,
-                "last_novelty": self.last_novelty, "memory_full": self.full}
+                "last_novelty": self.last_novelty, "memory_full": self.full,
+                "memory_stores_refused": self.stores_refused, "memory_clears": self.clears}
 
     def state(self) -> dict[str, np.ndarray]:
         """The memory's contents (unprefixed): see Hippocampus.state."""

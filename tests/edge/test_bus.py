@@ -253,6 +253,26 @@ def test_malformed_control_gets_error_and_rep_keeps_working(bus, make_socket):
     assert bus.malformed == 3
 
 
+def test_poll_control_answers_at_most_limit_and_keeps_the_rest_queued(bus, make_socket):
+    dealer = make_socket(zmq.DEALER)
+    dealer.connect(bus.addresses.control)
+    for _ in range(10):
+        dealer.send_multipart([b"", b"status"])
+    handled = []
+
+    def handler(cmd: str, request: dict) -> dict:
+        handled.append(cmd)
+        return {"ok": True}
+
+    eventually(lambda: bus._control.poll(20) or None, "the requests to arrive")
+    time.sleep(0.05)  # all ten in the socket's queue
+    bus.poll_control(handler, limit=4)
+    assert len(handled) == 4
+    eventually(lambda: (bus.poll_control(handler, limit=4), len(handled) == 10 or None)[1], "the queued requests")
+    replies = [dealer.recv_multipart() for _ in range(10)]
+    assert all(json.loads(frames[-1]) == {"ok": True} for frames in replies)
+
+
 def test_handler_bug_still_replies_then_raises(bus, make_socket):
     req = make_socket(zmq.REQ)
     req.connect(bus.addresses.control)
