@@ -43,6 +43,7 @@ from edge.checkpoint import CheckpointError, load_latest_valid
 from edge.clock import RealtimeClock, ReplayClock, late_tolerance_s
 from edge.config import Config, ConfigError, config_changes, flatten
 from edge.drivers import open_driver
+from edge.heap import release_free_heap
 from edge.logs import extra, level_number, make_formatter, reconfigure, write_line
 from edge.metrics import Metrics
 from edge.notify import Notifier
@@ -319,6 +320,7 @@ class Daemon:
                     self._checkpoint_requested = False
                     retry_s = min(self.config.checkpoint.interval_s or 60.0, 2.0 ** min(self.checkpoint_failures, 6))
                     next_checkpoint = now + (self.config.checkpoint.interval_s if self.try_save() else retry_s)
+                    release_free_heap()
                 if seconds is not None and self.driver.reached(seconds):
                     break
         finally:

@@ -108,13 +108,14 @@ class SimulatedScene:
         c = self.config
         n_px = c.width * c.height
         dt_s = self.dt_us * 1e-6
-        n_noise = self.rng.poisson(c.noise_hz_per_px * n_px * dt_s * n_ticks)
+        # at most one noise event per pixel and tick, so the event buffer's size is fixed for a block length
+        n_noise = min(self.rng.poisson(c.noise_hz_per_px * n_px * dt_s * n_ticks), n_ticks * n_px)
         noise_tick = np.sort(self.rng.integers(0, n_ticks, n_noise))
         noise_x = self.rng.integers(0, c.width, n_noise)
         noise_y = self.rng.integers(0, c.height, n_noise)
         noise_p = self.rng.integers(0, 2, n_noise)
         velocity_draws = self.rng.random((n_ticks, 3))
-        capacity = n_ticks * n_px * c.max_events_per_px + n_noise
+        capacity = n_ticks * n_px * (c.max_events_per_px + 1)
         if len(self._events) < capacity:
             self._events = np.zeros(capacity, dtype=EVENT_DTYPE)
         if len(self._offsets) < n_ticks:
