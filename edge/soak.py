@@ -4,9 +4,10 @@ periodic switched on and the faults a robot meets, measuring what would hurt ove
 The daemon (``edge.daemon.Daemon``, replay clock: as fast as it computes) runs the built-in tracking task with
 the hippocampal memory enabled, status lines and a checkpoint every ``checkpoint_s`` of wall time (each one
 read back and verified: it loads, its checksum holds, every float is finite). A seeded client thread sends
-rewards, malformed messages and control requests (status, checkpoint, store) over the real loopback bus. The
-sensor goes dark (no events) for a simulated minute every two simulated hours, and the checkpoint directory
-becomes unwritable for half a simulated hour every three (a file takes its place), then comes back.
+rewards (some labelled), malformed messages and control requests (status, checkpoint, store, memory_clear) over
+the real loopback bus. The sensor goes dark (no events) for a simulated minute every two simulated hours, and
+the checkpoint directory becomes unwritable for half a simulated hour every three (a file takes its place),
+then comes back.
 
 Reported: RSS samples every simulated ten minutes and their slope after the first simulated hour
 (``rss_slope_kib_per_h``), block latency percentiles, checkpoints written and verified, checkpoint failures
@@ -33,6 +34,8 @@ from edge.daemon import Daemon
 from edge.latency import LatencyHistogram
 from sensors.types import EVENT_DTYPE, EventBatch
 
+CONTROL_MIX = ("status",) * 4 + ("checkpoint",) * 2 + ("store",) * 3 + ("memory_clear",)
+"""The seeded client's control requests, drawn uniformly: mostly status, now and then a clear of the memory."""
 RSS_EVERY_S = 600.0          # simulated seconds between RSS samples
 DARK_EVERY_S, DARK_S = 7200.0, 60.0          # the sensor goes dark for DARK_S every DARK_EVERY_S
 BLOCKED_EVERY_S, BLOCKED_S = 10800.0, 1800.0  # the checkpoint directory is unwritable for BLOCKED_S every ...
@@ -90,7 +93,12 @@ class Client(threading.Thread):
             while not self.stop.wait(1.0 / self.rate_hz):
                 kind = self.rng.random()
                 if kind < 0.6:
-                    pub.send_multipart([b"reward", b'{"value": %.3f}' % self.rng.uniform(-1.0, 1.0)])
+                    value = self.rng.uniform(-1.0, 1.0)
+                    if self.rng.random() < 0.2:  # a labelled reward, as an audio trainer sends
+                        body = b'{"value": %.3f, "label": "%d"}' % (value, self.rng.integers(10))
+                    else:
+                        body = b'{"value": %.3f}' % value
+                    pub.send_multipart([b"reward", body])
                     self.sent["rewards"] += 1
                 elif kind < 0.8:
                     junk = [b'{"value": 1e300}', b"{not json", b'{"value": "x"}', bytes(self.rng.integers(0, 256, 16))]
@@ -101,7 +109,7 @@ class Client(threading.Thread):
                         req = ctx.socket(zmq.REQ)
                         req.setsockopt(zmq.LINGER, 0)
                         req.connect(self.control)
-                    cmd = ("status", "status", "checkpoint", "store")[int(self.rng.integers(4))]
+                    cmd = CONTROL_MIX[int(self.rng.integers(len(CONTROL_MIX)))]
                     req.send_json({"cmd": cmd})
                     self.sent["controls"] += 1
                     if req.poll(5000):
