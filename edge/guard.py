@@ -2,9 +2,12 @@
 comes back (one log line, counted), so no input, bug or overflow leaves a controller with NaN weights."""
 from __future__ import annotations
 
-import sys
+import logging
 
+from edge.logs import extra
 from snn.backend import Backend
+
+log = logging.getLogger("neuroedge.guard")
 
 LEARNED_PREFIXES = ("projection/", "network/reward_baseline")
 
@@ -14,7 +17,7 @@ class StateGuard:
 
     ``check()`` after a block: all finite → every ``snapshot_every`` blocks a copy of the whole state is kept as
     the last good one; any non-finite value → that copy is restored, ``trips`` counts it and the first trip
-    (then the 2nd, 4th, ...) is logged on stderr naming the array."""
+    (then the 2nd, 4th, ...) is logged (logger ``neuroedge.guard``, event ``guard_trip``) naming the array."""
 
     def __init__(self, backend: Backend, snapshot_every: int = 100) -> None:
         self.backend = backend
@@ -36,8 +39,8 @@ class StateGuard:
         self.trips += 1
         self.last_trip = f"{bad} held non-finite values; the state of up to {self.snapshot_every} blocks ago was restored"
         if self.trips & (self.trips - 1) == 0:
-            print(f"warning: numerical guard: {self.last_trip} ({self.trips} trips so far)", file=sys.stderr,
-                  flush=True)
+            log.warning("numerical guard: %s (%d trips so far)", self.last_trip, self.trips,
+                        extra=extra("guard_trip", {"array": bad, "trips": self.trips}))
         self.backend.restore(self._good)
         return False
 

@@ -29,10 +29,15 @@ _HEADER_ERRORS = (ValueError, OSError, SyntaxError, tokenize.TokenError, TypeErr
 """What NumPy's ``.npy`` reader raises on a malformed header or data (its header is a Python literal)."""
 
 
+GAP_FOUND = -2
+"""``_first_bad_event``: every event passes, and some step forward is longer than the gap bound."""
+
+
 @njit(cache=True)
-def _first_bad_event(words: np.ndarray, width: int, height: int, last_t_us: int) -> int:
+def _first_bad_event(words: np.ndarray, width: int, height: int, last_t_us: int, max_gap_us: int) -> int:
     """Index of the first event with x outside 0..width-1, y outside 0..height-1, p not 0 or 1, or t (µs)
-    below the previous event's (``last_t_us`` before the first event); -1 when every event passes.
+    below the previous event's (``last_t_us`` before the first event); else GAP_FOUND when some event's t is
+    more than ``max_gap_us`` after the previous one's (the time guard then re-bases the batch), else -1.
 
     ``words`` is a contiguous EVENT_DTYPE array viewed as int64: per event, ``t`` then the little-endian
     word holding x (bits 0-15), y (16-31) and p (32-39). Read as unsigned fields, a negative x, y or p is
@@ -43,13 +48,15 @@ def _first_bad_event(words: np.ndarray, width: int, height: int, last_t_us: int)
     h = np.uint64(height)
     n = words.shape[0] // 2
     prev = last_t_us
+    gap_found = False
     for start in range(0, n, _CHECK_STRETCH):
         stop = min(n, start + _CHECK_STRETCH)
-        bad = words[2 * start] < prev
+        bad = (words[2 * start] < prev) | (words[2 * start] - prev > max_gap_us)
         for i in range(start + 1, stop):
             v = np.uint64(words[2 * i + 1])
+            step = words[2 * i] - words[2 * i - 2]
             bad |= ((v & np.uint64(0xFFFF)) >= w) | (((v >> np.uint64(16)) & np.uint64(0xFFFF)) >= h) \
-                | (((v >> np.uint64(32)) & np.uint64(0xFF)) > np.uint64(1)) | (words[2 * i] < words[2 * i - 2])
+                | (((v >> np.uint64(32)) & np.uint64(0xFF)) > np.uint64(1)) | (step < 0) | (step > max_gap_us)
         v = np.uint64(words[2 * start + 1])
         bad |= ((v & np.uint64(0xFFFF)) >= w) | (((v >> np.uint64(16)) & np.uint64(0xFFFF)) >= h) \
             | (((v >> np.uint64(32)) & np.uint64(0xFF)) > np.uint64(1))
@@ -60,9 +67,10 @@ def _first_bad_event(words: np.ndarray, width: int, height: int, last_t_us: int)
                 if ((v & np.uint64(0xFFFF)) >= w or ((v >> np.uint64(16)) & np.uint64(0xFFFF)) >= h
                         or ((v >> np.uint64(32)) & np.uint64(0xFF)) > np.uint64(1) or t < prev):
                     return i
+                gap_found |= t - prev > max_gap_us
                 prev = t
         prev = words[2 * stop - 2]
-    return -1
+    return GAP_FOUND if gap_found else -1
 
 
 _VIEWABLE = (("<i8",), ("<i2", "<u2"), ("<i2", "<u2"), ("i1", "u1"))
@@ -227,11 +235,14 @@ class NpyEventsSource:
                 return None
             self._pos += len(events)
             last_t = self._last_t if self._last_t is not None else int(events[0]["t"])
-            bad = _first_bad_event(events.view(np.int64), self.geometry.width, self.geometry.height, last_t)
+            bad = _first_bad_event(events.view(np.int64), self.geometry.width, self.geometry.height, last_t,
+                                   self._guard.gap_bound_us)
             if bad >= 0:
                 raise self._refuse(start + bad)
             self._last_t = int(events[-1]["t"])
-            return EventBatch(self._guard.apply(events), self.geometry)
+            if bad == GAP_FOUND or self._guard.rebased:
+                return EventBatch(self._guard.apply(events), self.geometry)
+            return EventBatch(self._guard.passed(events), self.geometry)
         chunk = self._array[start : start + self._batch_events]
         if len(chunk) == 0:
             return None

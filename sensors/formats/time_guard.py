@@ -114,6 +114,24 @@ class TimeGuard:
         """Index of the first anomalous event among all events seen, None before one."""
         return int(self._state[G_FIRST_AT]) if self.anomalies else None
 
+    @property
+    def gap_bound_us(self) -> int:
+        """The bound as a number a kernel can compare with: int64's largest for no guard."""
+        return np.iinfo(np.int64).max if self.max_gap_us == NO_GUARD else self.max_gap_us
+
+    @property
+    def rebased(self) -> bool:
+        """Whether an earlier re-basing shifts the times still to come (they must go through ``apply``)."""
+        return self._state[G_OFFSET_US] != 0
+
+    def passed(self, events: np.ndarray) -> np.ndarray:
+        """``events`` as they are, for a batch a caller has checked (non-decreasing, no gap over the bound,
+        nothing re-based before): the guard's state moves past them without another pass."""
+        if self.max_gap_us != NO_GUARD and len(events):
+            self._state[G_LAST_US] = events["t"][-1]
+            self._state[G_SEEN] += len(events)
+        return events
+
     def apply(self, events: np.ndarray) -> np.ndarray:
         """``events`` with the rule applied to their ``t`` (in place when writable, else on a copy if needed)."""
         if self.max_gap_us == NO_GUARD or len(events) == 0:

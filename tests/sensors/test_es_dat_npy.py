@@ -564,8 +564,8 @@ def test_npy_bad_event_is_named_by_index_field_and_stored_value(tmp_path, layout
 
 @FUZZ
 @given(n=st.integers(1, 9000), seed=st.integers(0, 2**32 - 1), bad=st.integers(0, 8999),
-       field=st.sampled_from("txyp"), last_t=st.integers(-5, 5))
-def test_first_bad_event_kernel_matches_a_plain_check(n, seed, bad, field, last_t):
+       field=st.sampled_from("txyp"), last_t=st.integers(-5, 5), max_gap=st.sampled_from([2, 5, 2**62]))
+def test_first_bad_event_kernel_matches_a_plain_check(n, seed, bad, field, last_t, max_gap):
     events = random_npy_events(n, seed=seed, width=30, height=20)
     gen = np.random.default_rng(seed)
     if bad < n:  # plant a violation (or a value on the limit, which is fine)
@@ -574,5 +574,6 @@ def test_first_bad_event_kernel_matches_a_plain_check(n, seed, bad, field, last_
     t = events["t"]
     ok = (events["x"] >= 0) & (events["x"] < 30) & (events["y"] >= 0) & (events["y"] < 20) & (events["p"] >= 0) \
         & (events["p"] <= 1) & (np.diff(t, prepend=last_t) >= 0)
-    expected = int(np.flatnonzero(~ok)[0]) if not ok.all() else -1
-    assert npy_events._first_bad_event(events.view(np.int64), 30, 20, last_t) == expected
+    gap = bool((np.diff(t, prepend=last_t) > max_gap).any())
+    expected = int(np.flatnonzero(~ok)[0]) if not ok.all() else npy_events.GAP_FOUND if gap else -1
+    assert npy_events._first_bad_event(events.view(np.int64), 30, 20, last_t, max_gap) == expected
