@@ -22,6 +22,7 @@ from sensors.blocks import TimeBlocks
 from sensors.simulated.scene import SimulatedScene
 from edge.filters_config import build_filters
 from edge.watched_source import open_recording
+from sensors.formats.time_guard import TimeCheckedSource
 from sensors.source import open_source, parse_geometry
 from sensors.types import EVENT_DTYPE, EventBatch, Geometry
 from snn.encoding.encode_events import EventPooler
@@ -76,12 +77,14 @@ class ClosedLoopSource:
 
 
 class RecordingSource:
-    """A recording, open loop: commands are ignored; there is no task reward."""
+    """A recording, open loop: commands are ignored; there is no task reward. Its times are checked
+    (sensors.formats.time_guard.TimeCheckedSource: impossible time is re-based and counted in
+    ``source.time_anomalies``, or refused when ``source.strict``), for replay and the daemon alike."""
 
     closed_loop = False
 
     def __init__(self, path: str, dt_us: int, block_ticks: int, geometry: Geometry | None = None) -> None:
-        self.source = open_recording(path, geometry)
+        self.source = TimeCheckedSource(open_recording(path, geometry))
         self.format = self.source.format
         self.geometry = self.source.geometry
         self.blocks = TimeBlocks(self.source, dt_us, block_ticks)
@@ -89,6 +92,10 @@ class RecordingSource:
     @property
     def events_read(self) -> int:
         return self.blocks.events_read
+
+    def status(self) -> dict:
+        """The recording's format and the time anomalies found in it so far (re-based, see the class)."""
+        return {"format": self.format, "time_anomalies": self.source.time_anomalies}
 
     def next_block(self, command: np.ndarray) -> Observation | None:
         block = self.blocks.next_block()

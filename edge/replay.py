@@ -49,13 +49,12 @@ def replay_speed(speed: float | None, realtime: bool, config_path: str | Path | 
 
 
 def _check_times(block_source, strict: bool) -> TimeCheckedSource | None:
-    """Put a TimeCheckedSource between a recording and its time blocks (before the first read); None for a
-    live source, whose late events the LiveSource itself drops."""
+    """A recording's TimeCheckedSource, made strict when asked (before the first read); None for a live
+    source, whose late events the LiveSource itself drops."""
     if not isinstance(block_source, RecordingSource):
         return None
-    checked = TimeCheckedSource(block_source.source, strict)
-    block_source.source = block_source.blocks.source = checked
-    return checked
+    block_source.source.strict = strict
+    return block_source.source
 
 
 def replay(path: str, config: Config, seed: int, speed: float | None, out_dir: Path | None = None,
