@@ -34,6 +34,7 @@ from zmq.auth.thread import ThreadAuthenticator
 from controllers.action import Action
 from edge.keys import (AllowList, ClientKeys, ServerKeys, apply_client_keys, apply_server_keys,
                        load_server_keys)
+from edge.logs import finite_for_json, json_default
 
 log = logging.getLogger("neuroedge.bus")
 
@@ -66,31 +67,12 @@ def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
-def _json_default(obj: object) -> object:
-    if hasattr(obj, "item"):  # NumPy scalars
-        return obj.item()
-    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
-
-
-def _finite(obj: object) -> object:
-    """``obj`` with every non-finite float replaced by None, so a reply is always valid JSON."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {key: _finite(value) for key, value in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(value) for value in obj]
-    if hasattr(obj, "item"):  # NumPy scalars
-        return _finite(obj.item())
-    return obj
-
-
 def _dumps(obj: object) -> bytes:
     try:
-        text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_json_default)
+        text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=json_default)
     except ValueError:  # a NaN or infinity somewhere: null instead, so a reply is always valid JSON
-        text = json.dumps(_finite(obj), separators=(",", ":"), ensure_ascii=False, allow_nan=False,
-                          default=_json_default)
+        text = json.dumps(finite_for_json(obj), separators=(",", ":"), ensure_ascii=False, allow_nan=False,
+                          default=json_default)
     return text.encode("utf-8")
 
 

@@ -55,20 +55,25 @@ def level_number(level: str) -> int:
     return getattr(logging, level.upper())
 
 
-def _finite(obj: object) -> object:
-    """``obj`` with every non-finite float replaced by None (JSON has no NaN)."""
+def finite_for_json(obj: object) -> object:
+    """``obj`` with every non-finite float replaced by None (JSON has no NaN), NumPy scalars as Python numbers;
+    the bus's replies and the JSON log lines both go through it."""
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
     if isinstance(obj, dict):
-        return {key: _finite(value) for key, value in obj.items()}
+        return {key: finite_for_json(value) for key, value in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_finite(value) for value in obj]
+        return [finite_for_json(value) for value in obj]
+    if hasattr(obj, "item"):  # NumPy scalars
+        return finite_for_json(obj.item())
     return obj
 
 
-def _plain(obj: object) -> object:
-    """json.dumps' fallback: NumPy scalars as Python numbers, anything else as its text."""
-    return obj.item() if hasattr(obj, "item") else str(obj)
+def json_default(obj: object) -> object:
+    """json.dumps' fallback: NumPy scalars as Python numbers; TypeError for anything else."""
+    if hasattr(obj, "item"):  # NumPy scalars
+        return obj.item()
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
 
 class TextFormatter(logging.Formatter):
@@ -99,10 +104,10 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             doc["exc"] = self.formatException(record.exc_info)
         try:
-            return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_plain)
+            return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=json_default)
         except ValueError:  # a NaN or infinity among the fields
-            return json.dumps(_finite(doc), ensure_ascii=False, separators=(",", ":"), allow_nan=False,
-                              default=_plain)
+            return json.dumps(finite_for_json(doc), ensure_ascii=False, separators=(",", ":"), allow_nan=False,
+                              default=json_default)
 
 
 def make_formatter(log_format: str) -> logging.Formatter:
