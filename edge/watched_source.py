@@ -38,18 +38,24 @@ def _format_of(path: Path) -> str | None:
 
 def _serve(path: str, geometry: Geometry | None, conn) -> None:
     """The child: open the recording, send ("meta", format, geometry), then ("batch", events) per batch and
-    ("end",) at its end, or ("error", message) when the reader refuses the file."""
+    ("end",) at its end, or ("error", message) when the reader refuses the file. A parent that has gone (it
+    stopped early: a refused config, a signal) ends the child quietly."""
     try:
-        source = open_source(path, geometry)
-        conn.send(("meta", source.format, source.geometry))
-        while (batch := source.read()) is not None:
-            conn.send(("batch", batch.events))
-        conn.send(("end",))
-        source.close()
-    except SourceError as e:
-        conn.send(("error", str(e)))
-    except Exception as e:  # a reader bug: still one line for the parent
-        conn.send(("error", f"{path}: cannot read ({type(e).__name__}: {e})"))
+        try:
+            source = open_source(path, geometry)
+            conn.send(("meta", source.format, source.geometry))
+            while (batch := source.read()) is not None:
+                conn.send(("batch", batch.events))
+            conn.send(("end",))
+            source.close()
+        except SourceError as e:
+            conn.send(("error", str(e)))
+        except (BrokenPipeError, ConnectionResetError):
+            raise
+        except Exception as e:  # a reader bug: still one line for the parent
+            conn.send(("error", f"{path}: cannot read ({type(e).__name__}: {e})"))
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # nobody is reading any more
     finally:
         conn.close()
 

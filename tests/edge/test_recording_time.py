@@ -25,3 +25,16 @@ def test_a_daemon_reading_a_file_with_a_29_day_jump_counts_and_rebases_it(tmp_pa
         assert blocks < 1000, "the jump was not re-based: the recording runs on"
     assert driver.status(0.0)["source"]["time_anomalies"] == 1
     assert 19 <= blocks <= 21  # 0.2 s in blocks of 10 ms, the 29 days gone
+
+
+def test_a_watched_reader_whose_parent_goes_away_ends_quietly():
+    """The AEDAT4 child keeps sending after its parent has stopped (a refused config): no traceback."""
+    import subprocess
+    import sys
+
+    from tests.edge.helpers import dvs_path
+
+    code = ("import os; from edge.watched_source import WatchedSource; "
+            f"WatchedSource({str(dvs_path())!r}); os._exit(0)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
