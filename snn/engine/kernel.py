@@ -26,12 +26,15 @@ from snn.rng import next_normal, next_uniform
 from snn.engine.stp import stp_on_spikes
 
 
+FLAG_BLOCK_BYTES = 32
+"""Spike flags tested per step of the flag scan (four 64-bit words OR-ed); ``fired`` is padded to a multiple."""
+
 Populations = namedtuple("Populations", "model lo hi params is_neuron")
 """Per population: model code (int32), global id range [lo, hi) (int64), parameter row, integrates (bool)."""
 
 Neurons = namedtuple("Neurons", "v_mv g_exc_mv g_inh_mv refractory_left adaptation fired next_tick log_keep")
 """Per neuron: membrane (mV), exc/inh inputs (mV), refractory ticks left, adaptation (mV), spike flags (uint8,
-padded to 8), Poisson next spike tick and log(1 - p)."""
+padded to a multiple of FLAG_BLOCK_BYTES), Poisson next spike tick and log(1 - p)."""
 
 Traces = namedtuple("Traces", "pre post pre_decay post_decay pre_slow post_slow pre_decay_slow post_decay_slow "
                               "ranges has_triplet nearest")
@@ -88,34 +91,24 @@ def reset_spiker(j, fired, v_mv, refractory_left, v_reset_mv, refractory_ticks, 
 
 
 @njit(cache=True)
-def spikes_from_flags(fired, n_fired, v_mv, refractory_left, lo, hi, v_reset_mv, refractory_ticks, spiked_ids,
-                      n_spiked):
-    """Reset the ``n_fired`` flagged neurons of lo..hi-1 in id order, reading the flags eight at a time (whole
-    zero words skipped, ``fired`` is padded to a multiple of 8); appends their ids and returns the new count.
-    Clears the flags it visits."""
+def spikes_from_flags(fired, v_mv, refractory_left, lo, hi, v_reset_mv, refractory_ticks, spiked_ids, n_spiked):
+    """Reset the flagged neurons of lo..hi-1 in id order, append their ids and return the new count; clears
+    the flags it visits.
+
+    Reads the aligned blocks of FLAG_BLOCK_BYTES flags that cover lo..hi-1, four 64-bit words per test, and
+    skips all-zero blocks, so ``fired`` must be padded to a multiple of FLAG_BLOCK_BYTES and be zero outside
+    lo..hi-1 — true in the engine, where each population's flags are written by its update and cleared by
+    its own scan before the next population is updated."""
     words = fired.view(np.uint64)
-    found = 0
-    j = lo
-    while j < hi and j % 8 != 0:  # the unaligned head, byte by byte
-        if fired[j]:
-            n_spiked = reset_spiker(j, fired, v_mv, refractory_left, v_reset_mv, refractory_ticks, spiked_ids, n_spiked)
-            found += 1
-        j += 1
-    w, w_end = j // 8, hi // 8
-    while found < n_fired and w < w_end:
-        if words[w] != 0:
-            for b in range(w * 8, w * 8 + 8):
-                if fired[b]:
-                    n_spiked = reset_spiker(b, fired, v_mv, refractory_left, v_reset_mv, refractory_ticks,
+    w = lo // FLAG_BLOCK_BYTES * (FLAG_BLOCK_BYTES // 8)
+    w_end = -(-hi // FLAG_BLOCK_BYTES) * (FLAG_BLOCK_BYTES // 8)
+    while w < w_end:
+        if (words[w] | words[w + 1] | words[w + 2] | words[w + 3]) != 0:
+            for j in range(w * 8, w * 8 + FLAG_BLOCK_BYTES):
+                if fired[j]:
+                    n_spiked = reset_spiker(j, fired, v_mv, refractory_left, v_reset_mv, refractory_ticks,
                                             spiked_ids, n_spiked)
-                    found += 1
-        w += 1
-    j = max(w_end * 8, j)
-    while found < n_fired and j < hi:  # the tail after the last whole word
-        if fired[j]:
-            n_spiked = reset_spiker(j, fired, v_mv, refractory_left, v_reset_mv, refractory_ticks, spiked_ids, n_spiked)
-            found += 1
-        j += 1
+        w += FLAG_BLOCK_BYTES // 8
     return n_spiked
 
 
@@ -234,12 +227,11 @@ def tick_loop(
             elif model == MODEL_LIF:
                 if prm[P_NOISE] > 0.0:
                     lif_add_noise(v_mv, refractory_left, lo, hi, prm[P_NOISE], rng_state)
-                n_fired = lif_exact_integrate(v_mv, g_exc_mv, g_inh_mv, refractory_left, lo, hi, prm[P_V_REST],
-                                              prm[P_V_RESET], prm[P_DECAY_MEM], prm[P_K_EXC], prm[P_K_INH],
-                                              prm[P_DECAY_EXC], prm[P_DECAY_INH], prm[P_V_TH], fired)
-                if n_fired:
-                    n_spiked = spikes_from_flags(fired, n_fired, v_mv, refractory_left, lo, hi, prm[P_V_RESET],
-                                                 np.int32(prm[P_REFRACTORY]), spiked_ids, n_spiked)
+                lif_exact_integrate(v_mv, g_exc_mv, g_inh_mv, refractory_left, lo, hi, prm[P_V_REST], prm[P_V_RESET],
+                                    prm[P_DECAY_MEM], prm[P_K_EXC], prm[P_K_INH], prm[P_DECAY_EXC], prm[P_DECAY_INH],
+                                    prm[P_V_TH], fired)
+                n_spiked = spikes_from_flags(fired, v_mv, refractory_left, lo, hi, prm[P_V_RESET],
+                                             np.int32(prm[P_REFRACTORY]), spiked_ids, n_spiked)
             elif model == MODEL_ALIF:
                 merge_ports(g_exc_mv, g_inh_mv, lo, hi)
                 n_spiked = alif_step(v_mv, g_exc_mv, adaptation, refractory_left, lo, hi, prm[P_V_REST],

@@ -91,10 +91,10 @@ def lif_exact_integrate(v_mv, g_exc_mv, g_inh_mv, refractory_left, lo, hi, v_res
 
     with :math:`k_x` = ``exact_synapse_gain(dt, tau_mem, tau_x)``. A refractory neuron is held at v_reset_mv
     while its inputs decay. Branch-free, so it vectorises. With a ``fired`` array (uint8) it also flags each
-    neuron with v >= v_th_mv after the update and returns how many there are, so the engine finds the
-    spikes without a second pass over the potentials (snn.engine.kernel.spikes_from_flags); otherwise returns 0.
+    neuron with v >= v_th_mv after the update, so the engine finds the spikes without a second pass over the
+    potentials (snn.engine.kernel.spikes_from_flags). The flags are not counted here: a running count
+    narrows the vector loop (64-bit lanes), and the block scan that then reads every flag costs less.
     Units: mV for potentials and inputs, per-tick dimensionless coefficients."""
-    count = 0
     for j in range(np.uint64(lo), np.uint64(hi)):
         ge = g_exc_mv[j]
         gi = g_inh_mv[j]
@@ -106,10 +106,7 @@ def lif_exact_integrate(v_mv, g_exc_mv, g_inh_mv, refractory_left, lo, hi, v_res
         g_exc_mv[j] = ge * decay_exc
         g_inh_mv[j] = gi * decay_inh
         if fired is not None:
-            flag = np.uint8(1) if v_new >= v_th_mv else np.uint8(0)
-            fired[j] = flag
-            count += flag
-    return count
+            fired[j] = np.uint8(1) if v_new >= v_th_mv else np.uint8(0)
 
 
 @njit(cache=True)

@@ -17,7 +17,7 @@ import numpy as np
 
 from snn.compile import NEVER_TICK, CompiledNetwork, compile_network
 from snn.engine.kernel import (
-    Block, Delays, Neurons, Populations, Projections, ShortTerm, Synapses, Traces, all_finite, run_ticks,
+    FLAG_BLOCK_BYTES, Block, Delays, Neurons, Populations, Projections, ShortTerm, Synapses, Traces, all_finite, run_ticks,
 )
 from snn.frames import SpikeFrames
 from snn.engine.homeostasis import normalise_incoming
@@ -88,7 +88,7 @@ class NumbaBackend:
         self.learning = spec.learning
         self.pops = Populations(net.pop_model, net.pop_lo, net.pop_hi, net.pop_params.astype(f), net.pop_is_neuron)
         self.neurons = Neurons(net.v_init_mv.astype(f), np.zeros(n, f), np.zeros(n, f), np.zeros(n, REFRACTORY_DTYPE),
-                               net.adaptation_init.astype(f), np.zeros(-(-n // 8) * 8, np.uint8),
+                               net.adaptation_init.astype(f), np.zeros(-(-n // FLAG_BLOCK_BYTES) * FLAG_BLOCK_BYTES, np.uint8),
                                net.first_poisson_ticks(np.random.default_rng(seed)), net.log_keep)
         self.traces = Traces(np.zeros(n, f), np.zeros(n, f), net.pre_decay.astype(f), net.post_decay.astype(f),
                              np.zeros(n, f), np.zeros(n, f), net.pre_decay_slow.astype(f),

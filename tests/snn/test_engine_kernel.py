@@ -284,12 +284,13 @@ def test_decay_range():
 
 def test_spikes_from_flags_finds_every_flag_in_id_order_at_any_alignment():
     rng = np.random.default_rng(3)
-    for lo, hi in [(0, 64), (3, 61), (5, 6), (0, 1), (17, 40)]:
-        fired = np.zeros(64, dtype=np.uint8)
+    for lo, hi in [(0, 64), (3, 61), (5, 6), (0, 1), (17, 40), (31, 33), (40, 96), (63, 64)]:
+        fired = np.zeros(96, dtype=np.uint8)
         fired[lo:hi] = rng.random(hi - lo) < 0.2
         want = np.flatnonzero(fired).tolist()
-        v, refractory = np.full(64, 5.0), np.zeros(64, dtype=np.int32)
-        spiked = np.full(64, -1, dtype=np.int32)
-        n = spikes_from_flags(fired, len(want), v, refractory, lo, hi, -1.0, 3, spiked, 0)
+        v, refractory = np.full(96, 5.0), np.zeros(96, dtype=np.int32)
+        spiked = np.full(96, -1, dtype=np.int32)
+        n = spikes_from_flags(fired, v, refractory, lo, hi, -1.0, 3, spiked, 0)
         assert spiked[:n].tolist() == want
         assert np.all(v[want] == -1.0) and np.all(refractory[want] == 3)
+        assert not fired.any()

@@ -17,17 +17,14 @@ from naive.rng import XorShift64Star  # noqa: E402
 from snn.codes import (  # noqa: E402
     P_DECAY_EXC, P_DECAY_INH, P_DECAY_MEM, P_K_EXC, P_K_INH, P_NOISE, P_REFRACTORY, P_V_RESET, P_V_REST, P_V_TH,
 )
-from snn.engine.kernel import lif_add_noise, spikes_from_flags  # noqa: E402
+from snn.engine.kernel import FLAG_BLOCK_BYTES, lif_add_noise, spikes_from_flags  # noqa: E402
 
 
 def lif_threshold(v, refractory_left, lo, hi, v_th, v_reset, refractory_ticks, spiked, n_spiked):
     """The engine's threshold step: flags (as lif_exact_integrate writes them), then spikes_from_flags."""
-    fired = np.zeros(-(-len(v) // 8) * 8, dtype=np.uint8)
+    fired = np.zeros(-(-len(v) // FLAG_BLOCK_BYTES) * FLAG_BLOCK_BYTES, dtype=np.uint8)
     fired[lo:hi] = v[lo:hi] >= v_th
-    n_fired = int(fired.sum())
-    if n_fired == 0:
-        return n_spiked
-    return spikes_from_flags(fired, n_fired, v, refractory_left, lo, hi, v_reset, refractory_ticks, spiked, n_spiked)
+    return spikes_from_flags(fired, v, refractory_left, lo, hi, v_reset, refractory_ticks, spiked, n_spiked)
 from snn.engine.neuron_models import lif_exact_integrate as lif_integrate  # noqa: E402  (what run_ticks calls)
 from snn.compile import lif_row  # noqa: E402
 from snn.rng import make_rng_state  # noqa: E402
