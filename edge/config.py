@@ -287,8 +287,9 @@ class MemoryConfig:
     source uses one utterance instead); ``store`` = ``novelty`` (store automatically what is novel) or
     ``command`` (only on the control command ``store``); ``min_activity`` the total spike count below which
     a window is not shown to the memory at all (silence stores no junk); ``max_load`` the patterns per CA3
-    cell after which nothing more is stored (a clipped-Hebbian memory past its capacity recalls nothing
-    well, so a long-running daemon stops storing and says so: ``memory_full`` in status); ``max_stores_per_s``
+    cell after which nothing more is stored (a memory past its capacity recalls nothing well, so a
+    long-running daemon stops storing and says so: ``memory_full`` in status; the default 0.45 is the
+    end-to-end limit ``bench memory`` measures, 0.55, less a margin of 0.1); ``max_stores_per_s``
     the ``store`` commands obeyed in any one second (the rest are refused and counted; 0 refuses them all);
     ``hippocampus`` the ``[memory.hippocampus]`` parameters (snn.memory.hippocampus.HippocampusConfig)."""
 
@@ -296,7 +297,7 @@ class MemoryConfig:
     window_ms: float = 50.0
     store: str = "novelty"
     min_activity: int = 20
-    max_load: float = 0.4
+    max_load: float = 0.45
     max_stores_per_s: int = 5
     hippocampus: HippocampusConfig = field(default_factory=HippocampusConfig)
 

@@ -16,8 +16,11 @@ stores an input whose novelty reaches ``hippocampus.novelty_threshold``; in ``"c
 (the control command) does, and it stores the last input seen. The seq numbers the stage gives are its own;
 the daemon stamps every action it publishes from one per-process counter.
 
-Capacity: after ``memory.max_load`` patterns per CA3 cell (default 0.4, below the benchmark's 95 % recall
-limit of 0.5) nothing more is stored, automatically or on command; ``memory_full`` in the status says so. The
+Capacity: after ``memory.max_load`` patterns per CA3 cell (default 0.45: ``bench memory`` measures the whole
+memory — DG storage, recall of degraded inputs through the perforant path, CA1 labels — at >= 95 % correct
+labels up to 0.55) nothing more is stored, automatically or on command; ``memory_full`` in the status says
+so, and ``memory_load`` with ``memory_expected_label_accuracy`` / ``memory_expected_novelty_auc`` tell what
+recall is worth at the current load (``EXPECTED_BY_LOAD``). The
 memory's arrays have a fixed size (``n_ca3`` is at most 20 000, see edge.config.RANGES), so storing never
 grows it. On command (``store_on_command``) at most ``memory.max_stores_per_s`` stores are obeyed in any one
 second; the rest are refused and counted (``memory_stores_refused``). ``clear`` forgets everything stored.
@@ -36,6 +39,24 @@ from snn.memory.hippocampus import Hippocampus
 
 STATE_PREFIX = "memory."
 """Prefix of the memory's arrays in a checkpoint (beside the back end's or the hearing model's)."""
+
+EXPECTED_BY_LOAD = (
+    # load (patterns per CA3 cell), label accuracy, novelty AUC: `neuroedge bench memory --json`, end_to_end,
+    # default HippocampusConfig, 512 random inputs 10 % active, degraded by 30 % dropped + 20 % noise inputs
+    (0.0, 1.0, 1.0), (0.1, 1.0, 1.0), (0.2, 1.0, 1.0), (0.3, 1.0, 1.0), (0.4, 1.0, 1.0), (0.45, 0.995, 1.0),
+    (0.5, 1.0, 1.0), (0.55, 0.98, 1.0), (0.6, 0.94, 1.0), (0.65, 0.91, 1.0), (0.7, 0.83, 0.996),
+    (0.8, 0.69, 0.990), (1.0, 0.525, 0.969),
+)
+"""What recall is worth at a load, as measured end to end (tests/guards re-measure two rows); status reports it
+interpolated at the current load. Other hippocampus parameters or inputs unlike these make it an estimate."""
+
+
+def expected_quality(load: float) -> tuple[float, float]:
+    """(label accuracy, novelty AUC) expected at ``load`` patterns per CA3 cell: EXPECTED_BY_LOAD, linearly
+    interpolated (the last row beyond it)."""
+    loads, labels, aucs = (np.array(column) for column in zip(*EXPECTED_BY_LOAD))
+    return float(np.interp(load, loads, labels)), float(np.interp(load, loads, aucs))
+
 
 WIRING_KEYS = ("n_dg", "dg_fan_in", "dg_sparsity", "n_ca3", "mossy_fan_in", "ca3_sparsity", "ec_sparsity",
                "n_labels", "seed")
@@ -169,10 +190,18 @@ class MemoryStage:
             self.clears += 1
         return forgotten
 
+    @property
+    def load(self) -> float:
+        """Patterns stored per CA3 cell."""
+        return self.stored / self.config.hippocampus.n_ca3
+
     def status(self) -> dict:
+        label_accuracy, novelty_auc = expected_quality(self.load)
         return {"memory_stored": self.stored, "memory_windows": self.windows, "memory_recalls": self.recalls,
                 "last_novelty": self.last_novelty, "memory_full": self.full,
-                "memory_stores_refused": self.stores_refused, "memory_clears": self.clears}
+                "memory_stores_refused": self.stores_refused, "memory_clears": self.clears,
+                "memory_load": round(self.load, 4), "memory_expected_label_accuracy": round(label_accuracy, 4),
+                "memory_expected_novelty_auc": round(novelty_auc, 4)}
 
     def state(self) -> dict[str, np.ndarray]:
         """The memory's contents (unprefixed): see Hippocampus.state."""

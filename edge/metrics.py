@@ -24,6 +24,11 @@ GAUGES = {  # status key -> (series, help)
     "checkpoint_failures": ("neuroedge_checkpoint_failures", "checkpoints that failed (disk full, ...)"),
     "guard_trips": ("neuroedge_guard_trips", "times the numerical guard restored the last good state"),
     "uptime_s": ("neuroedge_uptime_seconds", "seconds since start"),
+    "memory_stored": ("neuroedge_memory_stored", "patterns in the hippocampal memory"),
+    "memory_load": ("neuroedge_memory_load", "patterns stored per CA3 cell"),
+    "memory_expected_label_accuracy": ("neuroedge_memory_expected_label_accuracy",
+                                       "label accuracy bench memory measures end to end at the current load"),
+    "last_novelty": ("neuroedge_memory_last_novelty", "novelty of the last memory input, in [0, 1]"),
 }
 
 

@@ -12,8 +12,16 @@
 - ``novelty_auc``: novelty of stored inputs presented again (degraded) against new inputs (degraded the
   same way), as the area under the ROC curve; also for seen and unseen shapes.
 - ``store_ms``, ``recall_ms``: one store and one recall of the 1000-cell CA3 (median of many calls).
-- ``engine_recall_vs_load``: the stored memory exported as a NetworkSpec (LIF populations, interneurons for
-  the inhibition) and recalled on the numba engine, beside the kernels' recall of the same cues.
+- ``end_to_end``: the memory as the daemon uses it, per load: random inputs (10 % of 512 active) stored
+  through DG with a label each, recalled from degraded copies (30 % of the active inputs silenced, 20 %
+  noise inputs added) through the perforant path: CA3 pattern recall (as ``recall_vs_load`` judges it),
+  CA1 label accuracy, novelty AUC (stored against new inputs, degraded alike), store and recall times.
+  ``end_to_end_max_load``: the largest load up to which the label accuracy stays >= 0.95.
+- ``engine_end_to_end``: the same task recalled on a back end (the stored memory exported as a NetworkSpec,
+  ``EngineRecall``) beside the kernels on the same cues; ``engine_end_to_end_max_load`` likewise.
+- ``shapes_vs_stored``: the real-event task at increasing numbers of stored windows (the four stored
+  shapes' consecutive windows, 1 ms event frames pooled on a 16 x 16 grid): later windows with 10 % noise
+  events classified, and novelty of the two never-stored shapes against them.
 """
 from __future__ import annotations
 
@@ -29,6 +37,10 @@ SHAPE_SCENE_KEYS = {"size_px": 40, "jitter_px": 2.0, "rotation_deg_per_frame": 0
 """The shapes of ``noisy_classification``: large, jittering, not rotating (a rotated template is another
 pattern; rotation invariance is not what this measures)."""
 LOADS = (0.05, 0.1, 0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.8, 1.0)
+END_TO_END_LOADS = (0.1, 0.2, 0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8, 1.0)
+DEGRADE_DROP, DEGRADE_NOISE = 0.3, 0.2
+"""How ``end_to_end`` degrades a stored input: the fraction of its active inputs silenced, and noise inputs
+added as a fraction of its active count."""
 
 
 def degraded_cue(pattern: np.ndarray, n: int, keep_fraction: float, n_noise: int,
@@ -185,6 +197,80 @@ def novelty_random(config: HippocampusConfig, n_input: int = 512, n_stored: int 
             "familiar_mean": round(float(np.mean(familiar)), 4), "novel_mean": round(float(np.mean(novel)), 4)}
 
 
+def end_to_end(config: HippocampusConfig, loads=END_TO_END_LOADS, n_input: int = 512, n_test: int = 200,
+               seed: int = 0, log: Callable[[str], None] = print) -> dict:
+    """The whole memory per load (patterns per CA3 cell): random inputs stored with labels ``i % n_labels``,
+    ``n_test`` of them recalled from degraded copies; novelty against as many new inputs degraded alike.
+    Store and recall times are medians over the run (ms)."""
+    out = {"load": [], "ca3_recall": [], "label_accuracy": [], "novelty_auc": [], "store_ms": [], "recall_ms": [],
+           "n_input": n_input, "n_test": n_test, "dropped": DEGRADE_DROP, "noise": DEGRADE_NOISE}
+    for load in loads:
+        rng = np.random.default_rng(seed)
+        memory = Hippocampus(config, n_input)
+        inputs = random_inputs(n_input, max(1, int(round(load * config.n_ca3))), 0.1, rng)
+        patterns, store_s = [], []
+        for i, x in enumerate(inputs):
+            t0 = time.perf_counter()
+            patterns.append(memory.store(x, i % config.n_labels))
+            store_s.append(time.perf_counter() - t0)
+        tested = rng.choice(len(inputs), min(n_test, len(inputs)), replace=False)
+        ca3 = labels = 0
+        familiar, recall_s = [], []
+        for i in tested:
+            cue = degrade_input(inputs[i], DEGRADE_DROP, DEGRADE_NOISE, rng)
+            t0 = time.perf_counter()
+            found = memory.recall(cue)
+            recall_s.append(time.perf_counter() - t0)
+            ca3 += recall_correct(found.ca3, patterns[i], memory.ca3.k)
+            labels += found.label == i % config.n_labels
+            familiar.append(found.novelty)
+        novel = [memory.recall(degrade_input(x, DEGRADE_DROP, DEGRADE_NOISE, rng)).novelty
+                 for x in random_inputs(n_input, len(tested), 0.1, rng)]
+        out["load"].append(load)
+        out["ca3_recall"].append(round(ca3 / len(tested), 4))
+        out["label_accuracy"].append(round(labels / len(tested), 4))
+        out["novelty_auc"].append(round(roc_auc(np.array(novel), np.array(familiar)), 4))
+        out["store_ms"].append(round(1e3 * float(np.median(store_s)), 4))
+        out["recall_ms"].append(round(1e3 * float(np.median(recall_s)), 4))
+        log(f"bench memory: end to end, load {load:.2f}: CA3 {out['ca3_recall'][-1]:.3f}, label "
+            f"{out['label_accuracy'][-1]:.3f}, novelty AUC {out['novelty_auc'][-1]:.3f}, store "
+            f"{out['store_ms'][-1]:.3f} ms, recall {out['recall_ms'][-1]:.3f} ms")
+    return out
+
+
+def engine_end_to_end(config: HippocampusConfig, loads=END_TO_END_LOADS, n_input: int = 512, n_test: int = 100,
+                      seed: int = 0, backend_url: str = "numba", log: Callable[[str], None] = print) -> dict:
+    """``end_to_end``'s labels with recall on the back end at ``backend_url`` (the memory exported as a
+    NetworkSpec, snn.memory.hippocampus_spec), beside the kernels' labels for the same degraded cues."""
+    from edge.backends import open_backend
+    from snn.memory.hippocampus_spec import EngineRecall
+
+    out = {"load": [], "label_accuracy": [], "kernels_label_accuracy": [], "ms_per_recall": [], "n_test": n_test}
+    for load in loads:
+        rng = np.random.default_rng(seed)
+        memory = Hippocampus(config, n_input)
+        inputs = random_inputs(n_input, max(1, int(round(load * config.n_ca3))), 0.1, rng)
+        for i, x in enumerate(inputs):
+            memory.store(x, i % config.n_labels)
+        on_engine = EngineRecall(memory, open_backend(backend_url))
+        tested = rng.choice(len(inputs), min(n_test, len(inputs)), replace=False)
+        engine = kernels = 0
+        elapsed = 0.0
+        for i in tested:
+            cue = degrade_input(inputs[i], DEGRADE_DROP, DEGRADE_NOISE, rng)
+            t0 = time.perf_counter()
+            engine += on_engine.recall(cue)[0] == i % config.n_labels
+            elapsed += time.perf_counter() - t0
+            kernels += memory.recall(cue).label == i % config.n_labels
+        out["load"].append(load)
+        out["label_accuracy"].append(round(engine / len(tested), 4))
+        out["kernels_label_accuracy"].append(round(kernels / len(tested), 4))
+        out["ms_per_recall"].append(round(1e3 * elapsed / len(tested), 2))
+        log(f"bench memory: end to end on {backend_url}, load {load:.2f}: label {out['label_accuracy'][-1]:.3f} "
+            f"(kernels {out['kernels_label_accuracy'][-1]:.3f}), {out['ms_per_recall'][-1]:.1f} ms per recall")
+    return out
+
+
 def timing(n: int = 1000, sparsity: float = 0.05, load: float = 0.3, repeats: int = 300, seed: int = 0) -> dict:
     """Median wall time of one store and one recall (degraded cue) at ``load``, 1000 CA3 cells."""
     rng = np.random.default_rng(seed)
@@ -286,33 +372,32 @@ def noisy_classification(config: HippocampusConfig, noise_levels=(0.0, 0.1, 0.2,
     }
 
 
-def engine_recall_vs_load(config: HippocampusConfig, loads=(0.05, 0.1, 0.2), n_input: int = 512, n_test: int = 30,
-                          seed: int = 0, backend_url: str = "numba") -> dict:
-    """Label recall of degraded stored inputs by the memory exported as a NetworkSpec and run on the back end
-    at ``backend_url`` (snn.memory.hippocampus_spec), beside the fast kernels' recall of the same cues."""
-    from edge.backends import open_backend
-    from snn.memory.hippocampus_spec import EngineRecall
+def shapes_vs_stored(config: HippocampusConfig, windows_per_shape=(1, 4, 16, 64), test_windows: int = 20,
+                     window_us: int = 50_000, grid: int = 16, noise: float = 0.1, seed: int = 0,
+                     log: Callable[[str], None] = print) -> dict:
+    """The shape task at increasing numbers of stored windows: each of the four stored shapes' first
+    ``w`` windows stored with its label; the ``test_windows`` windows after them (2 skipped), with ``noise``
+    * events noise events added, classified; novelty of the never-stored shapes' windows against them."""
+    from sensors.simulated.shapes import SHAPES
 
-    out = {"loads": list(loads), "engine": [], "kernels": [], "engine_ms_per_recall": []}
-    for load in loads:
-        rng = np.random.default_rng(seed)
-        memory = Hippocampus(config, n_input)
-        inputs = random_inputs(n_input, int(load * config.n_ca3), 0.1, rng)
-        for i, x in enumerate(inputs):
-            memory.store(x, i % config.n_labels)
-        on_engine = EngineRecall(memory, open_backend(backend_url))
-        engine = kernels = 0
-        elapsed = 0.0
-        tested = min(n_test, len(inputs))
-        for i in range(tested):
-            cue = degrade_input(inputs[i], 0.3, 0.2, rng)
-            t0 = time.perf_counter()
-            engine += on_engine.recall(cue)[0] == i % config.n_labels
-            elapsed += time.perf_counter() - t0
-            kernels += memory.recall(cue).label == i % config.n_labels
-        out["engine"].append(round(engine / tested, 4))
-        out["kernels"].append(round(kernels / tested, 4))
-        out["engine_ms_per_recall"].append(round(1e3 * elapsed / tested, 1))
+    stored_shapes, unseen_shapes = SHAPES[:4], SHAPES[4:]
+    out = {"stored": [], "load": [], "label_accuracy": [], "novelty_auc": [], "noise": noise,
+           "classes": list(stored_shapes), "unseen_classes": list(unseen_shapes)}
+    for w in windows_per_shape:
+        exemplars, labels = shape_vectors(stored_shapes, w, window_us, 0.0, grid, seed)
+        memory = Hippocampus(config, exemplars.shape[1])
+        for x, label in zip(exemplars, labels):
+            memory.store(x, int(label))
+        xs, ys = shape_vectors(stored_shapes, test_windows, window_us, noise, grid, seed, skip=w + 2)
+        others, _ = shape_vectors(unseen_shapes, test_windows, window_us, noise, grid, seed, skip=w + 2)
+        found = [memory.recall(x) for x in xs]
+        novel = [memory.recall(x).novelty for x in others]
+        out["stored"].append(int(len(exemplars)))
+        out["load"].append(round(len(exemplars) / config.n_ca3, 4))
+        out["label_accuracy"].append(round(float(np.mean([f.label == y for f, y in zip(found, ys)])), 4))
+        out["novelty_auc"].append(round(roc_auc(np.array(novel), np.array([f.novelty for f in found])), 4))
+        log(f"bench memory: shapes, {len(exemplars)} windows stored: label {out['label_accuracy'][-1]:.3f}, "
+            f"novelty AUC {out['novelty_auc'][-1]:.3f}")
     return out
 
 
@@ -327,9 +412,9 @@ def memory_benchmark(config: HippocampusConfig | None = None,
     log(f"bench memory: novelty AUC {novelty['auc']:.3f} (random inputs), "
         f"{classification['novelty_auc_shapes']:.3f} (shapes)")
     speed = timing(n=config.n_ca3, sparsity=config.ca3_sparsity)
-    on_engine = engine_recall_vs_load(config, backend_url=backend_url)
-    log(f"bench memory: recall on the spiking engine at loads {on_engine['loads']}: {on_engine['engine']} "
-        f"(kernels {on_engine['kernels']})")
+    whole = end_to_end(config, log=log)
+    whole_engine = engine_end_to_end(config, backend_url=backend_url, log=log)
+    shapes = shapes_vs_stored(config, log=log)
     return {
         "recall_vs_load": loads,
         "max_load_95": max_load(loads["loads"], loads["ca3"]),
@@ -344,13 +429,18 @@ def memory_benchmark(config: HippocampusConfig | None = None,
         "novelty_random": novelty,
         "novelty_auc_shapes": classification["novelty_auc_shapes"],
         **speed,
-        "engine_recall_vs_load": on_engine,
+        "end_to_end": whole,
+        "end_to_end_max_load": max_load(whole["load"], whole["label_accuracy"]),
+        "engine_end_to_end": whole_engine,
+        "engine_end_to_end_max_load": max_load(whole_engine["load"], whole_engine["label_accuracy"]),
+        "shapes_vs_stored": shapes,
         "n_ca3": config.n_ca3, "wall_s": round(time.perf_counter() - t0, 2),
     }
 
 
 def plot_memory(summary: dict, path: str) -> None:
-    """Recall accuracy against load for the four memories, and classification against added noise."""
+    """Recall accuracy against load for the four CA3-alone memories and the whole memory end to end (kernels
+    and spiking engine), and classification against added noise."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -361,6 +451,9 @@ def plot_memory(summary: dict, path: str) -> None:
     for key, name in (("ca3", "CA3 attractor (1-bit synapses)"), ("willshaw", "Willshaw, one step"),
                       ("hopfield", "classical Hopfield"), ("hopfield_covariance", "covariance Hopfield (graded)")):
         left.plot(loads["loads"], loads[key], marker="o", label=name)
+    for key, name in (("end_to_end", "whole memory, degraded inputs: labels"),
+                      ("engine_end_to_end", "whole memory on the spiking engine: labels")):
+        left.plot(summary[key]["load"], summary[key]["label_accuracy"], marker="^", ls="--", label=name)
     left.axhline(0.95, color="grey", lw=0.8, ls="--")
     left.set_xlabel("load (patterns per CA3 cell)")
     left.set_ylabel("correct recall")

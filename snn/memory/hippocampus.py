@@ -12,19 +12,26 @@ novelty (after the DG-CA3-CA1 model of noisy real-time robot perception in the s
   input, and feedback inhibition lets the k most driven fire, until the set repeats (an attractor) or
   ``max_steps``. A partial or noisy cue settles into the stored pattern (pattern completion).
 - **Perforant path** (entorhinal input → CA3): the ``ec_sparsity`` fraction most active inputs form the
-  entorhinal code; at storage every synapse from an active input to a cell of the stored CA3 pattern is
-  switched on (one-shot, clipped). At recall the cue reaches CA3 this way, not through DG (storage through
-  DG, retrieval through the direct path, as in Treves & Rolls 1992 and McNaughton & Morris 1987): DG's
-  separation would turn a degraded cue into a different code, while the perforant path maps it onto the
-  stored pattern's cells, and the recurrent dynamics complete it.
-- **CA1**: binary synapses from CA3 to ``n_labels`` label cells, set at storage; the label is the one with
-  most votes from the settled CA3 set, its confidence the fraction of the set that votes for it.
+  entorhinal code; at storage every synapse from an active input to a cell of the stored CA3 pattern counts
+  one more co-activation (one-shot, a saturating count per synapse: 8 bits). At recall the cue reaches CA3
+  this way, not through DG (storage through DG, retrieval through the direct path, as in Treves & Rolls
+  1992 and McNaughton & Morris 1987): DG's separation would turn a degraded cue into a different code, while
+  the perforant path maps it onto the stored pattern's cells, and the recurrent dynamics complete it. The
+  cue drive of a CA3 cell is the cue's mean count onto it minus the mean count onto it of the inputs outside
+  the cue (what a random cue would give): graded counts keep a stored cue's cells above the rest long after binary
+  synapses would all be on (at 0.3 patterns per CA3 cell a binary perforant path is ~80 % set and a
+  degraded cue selects its pattern no better than chance), and the centring keeps cells that were stored
+  often from winning every recall.
+- **CA1**: synapses from CA3 to ``n_labels`` label cells that count, like the perforant path's, how often
+  the two were stored together; a label's vote is the settled CA3 set's mean count for it minus the other CA3
+  cells' mean count for it (clipped at 0), the label the one with the largest vote, its confidence that vote
+  (at most 1). Binary label synapses would mostly all be on by 0.5 patterns per CA3 cell.
   **Novelty** compares CA3's settled state with its cue: familiarity = (fraction of synapse pairs within the
-  settled set that are stored) × (mean perforant-path cue drive of the settled cells, as a fraction of the
-  active inputs); novelty = 1 - familiarity. A stored input, even degraded, settles into a fully connected
+  settled set that are stored) × (mean centred perforant-path cue drive of the settled cells, a fraction of
+  the cue); novelty = 1 - familiarity. A stored input, even degraded, settles into a fully connected
   set that its cue drives; a new one is usually pulled into some stored attractor that its cue hardly
-  drives. The label's confidence is therefore the fraction of the settled set voting for it times the
-  familiarity, so a new input's label comes with a low confidence.
+  drives. The label's confidence is therefore its vote times the familiarity, so a new input's label
+  comes with a low confidence.
 
 Units: inputs are non-negative activity values (spike counts per input neuron over a window); drives are
 in units of input activity (DG), active DG cells (mossy) and stored synapses (CA3). All random wiring comes
@@ -36,7 +43,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from snn.memory.hippocampus_kernels import fan_in_drive, k_winners, label_votes, settle, store_pattern
+from snn.memory.hippocampus_kernels import (
+    associate, centred_cue_drive, fan_in_drive, k_winners, settle, store_pattern,
+)
 from snn.state_check import check_state_arrays
 
 
@@ -187,7 +196,9 @@ class Hippocampus:
         self.ca3 = CA3Memory(config.n_ca3, config.k_ca3, config.cue_gain, config.max_steps,
                              seed=int(rng.integers(2**31)))
         self.perforant = np.zeros((n_input, config.n_ca3), dtype=np.uint8)
+        self.perforant_column_total = np.zeros(config.n_ca3, dtype=np.int64)  # perforant.sum(axis=0), kept
         self.readout = np.zeros((config.n_ca3, config.n_labels), dtype=np.uint8)
+        self.readout_label_total = np.zeros(config.n_labels, dtype=np.int64)  # readout.sum(axis=0), kept
         self._dg_drive = np.empty(config.n_dg)
         self._dg_active = np.empty(config.n_dg)
         self._winners = np.empty(max(config.n_dg, config.n_ca3, n_input), dtype=np.int64)
@@ -229,24 +240,23 @@ class Hippocampus:
         if pattern.size == 0:
             raise ValueError("hippocampus: the input has no activity; nothing to store")
         self.ca3.store(pattern)
-        self.perforant[np.ix_(self.entorhinal(x), pattern)] = 1
+        associate(self.perforant, self.entorhinal(x), pattern, self.perforant_column_total)
         if label is not None:
-            self.readout[pattern, label] = 1
+            associate(self.readout, pattern, np.array([label], dtype=np.int64), self.readout_label_total)
         return pattern
 
     def recall(self, x: np.ndarray) -> Recollection:
         """Complete ``x`` in CA3 and read out label, confidence and novelty (nothing is stored)."""
-        ec = self.entorhinal(x)
-        self._pp[:] = self.perforant[ec].sum(axis=0, dtype=np.int64) / max(ec.size, 1)
+        centred_cue_drive(self.perforant, self.entorhinal(x), self.perforant_column_total, self._pp)
         n = k_winners(self._pp, self.ca3.priority, self.ca3.k, self._winners)
         if n == 0:
             return Recollection(-1, 0.0, 1.0, np.zeros(0, dtype=np.int64), 0)
         settled, steps, support = self.ca3.settle_from(self._pp, self._winners[:n].copy())
         familiarity = support * float(self._pp[settled].mean()) if settled.size else 0.0
         votes = np.empty(self.config.n_labels)
-        label_votes(self.readout, settled, settled.size, votes)
+        centred_cue_drive(self.readout, settled, self.readout_label_total, votes)
         label = int(np.argmax(votes)) if votes.max() > 0 else -1
-        confidence = float(votes[label] / max(settled.size, 1)) * familiarity if label >= 0 else 0.0
+        confidence = min(1.0, float(votes[label])) * familiarity if label >= 0 else 0.0
         return Recollection(label, confidence, 1.0 - familiarity, settled, steps)
 
     def observe(self, x: np.ndarray, label: int | None = None, allow_store: bool = True) -> Recollection:
@@ -268,7 +278,8 @@ class Hippocampus:
                 "n_stored": np.array([self.ca3.n_stored], dtype=np.int64)}
 
     def state(self) -> dict[str, np.ndarray]:
-        """The memory's contents (copies): CA3 recurrent synapses, perforant path, CA1 readout, number stored."""
+        """The memory's contents (copies): CA3 recurrent synapses, perforant-path co-activation counts, CA1
+        readout, number stored."""
         return {key: value.copy() for key, value in self._arrays().items()}
 
     def restore(self, state: dict[str, np.ndarray]) -> None:
@@ -277,4 +288,6 @@ class Hippocampus:
         check_state_arrays("Hippocampus.restore", self._arrays(), state)
         self.ca3.restore({"recurrent": state["ca3_recurrent"], "n_stored": state["n_stored"]})
         self.perforant[...] = state["perforant"]
+        self.perforant_column_total[:] = self.perforant.sum(axis=0, dtype=np.int64)
         self.readout[...] = state["ca1_readout"]
+        self.readout_label_total[:] = self.readout.sum(axis=0, dtype=np.int64)

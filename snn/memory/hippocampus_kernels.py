@@ -1,5 +1,6 @@
 """Numba kernels of the hippocampal memory: sparse DG drive, k-winners-take-all, CA3 one-shot storage and
-recurrent settling, CA1 label readout. Pure functions over arrays owned by ``snn.memory.hippocampus``."""
+recurrent settling, and the counting hetero-associations of the perforant path and CA1. Pure functions over
+arrays owned by ``snn.memory.hippocampus``."""
 from __future__ import annotations
 
 import numpy as np
@@ -72,6 +73,45 @@ def store_pattern(recurrent: np.ndarray, active: np.ndarray) -> int:
 
 
 @njit(cache=True)
+def associate(counts: np.ndarray, pre: np.ndarray, post: np.ndarray, column_total: np.ndarray) -> None:
+    """One-shot hetero-association: counts[i, j] += 1 (saturating at 255) for every pre i and post j;
+    ``column_total[j]`` (the sum of column j) follows."""
+    for a in range(pre.shape[0]):
+        i = pre[a]
+        for b in range(post.shape[0]):
+            j = post[b]
+            if counts[i, j] < 255:
+                counts[i, j] += 1
+                column_total[j] += 1
+
+
+@njit(cache=True)
+def centred_cue_drive(counts: np.ndarray, cue: np.ndarray, column_total: np.ndarray, drive: np.ndarray) -> None:
+    """Drive of each post cell j by the cue (distinct pre ids) through counting synapses: the cue's mean
+    count onto j minus the mean count onto j of the pre cells outside the cue (the background a random cue
+    would give), clipped at 0: drive[j] = max(0, cue_sum[j] / n_cue - (column_total[j] - cue_sum[j]) /
+    (n_pre - n_cue)) with cue_sum[j] = sum over cue i of counts[i, j].
+
+    A cell stored once with the whole cue and with nothing else gets exactly 1, one stored with a fraction
+    f of it about f; a cell that was merely stored often (a large column) gets no more than one that was
+    not. All zero for an empty cue (and the background is 0 when the cue is every pre cell)."""
+    n_pre, n = counts.shape
+    n_cue = cue.shape[0]
+    for j in range(n):
+        drive[j] = 0.0
+    if n_cue == 0:
+        return
+    for a in range(n_cue):
+        row = counts[cue[a]]
+        for j in range(n):
+            drive[j] += row[j]
+    n_rest = n_pre - n_cue
+    for j in range(n):
+        background = (column_total[j] - drive[j]) / n_rest if n_rest > 0 else 0.0
+        drive[j] = max(0.0, drive[j] / n_cue - background)
+
+
+@njit(cache=True)
 def recurrent_drive(recurrent: np.ndarray, active: np.ndarray, n_active: int, cue_drive: np.ndarray,
                     cue_gain: float, drive: np.ndarray) -> None:
     """drive[i] = sum over active j of recurrent[j, i] + cue_gain * cue_drive[i] (rows of ``recurrent`` are
@@ -122,14 +162,3 @@ def settle(recurrent: np.ndarray, cue_drive: np.ndarray, cue_gain: float, initia
             pairs += row[current[b]]
         state[a] = current[a]
     return n_cur, steps, pairs
-
-
-@njit(cache=True)
-def label_votes(readout: np.ndarray, active: np.ndarray, n_active: int, votes: np.ndarray) -> None:
-    """CA1: votes[c] = sum over active CA3 neurons of their readout weight to label c."""
-    for c in range(votes.shape[0]):
-        votes[c] = 0.0
-    for a in range(n_active):
-        row = readout[active[a]]
-        for c in range(votes.shape[0]):
-            votes[c] += row[c]

@@ -13,7 +13,7 @@ import helpers  # noqa: E402
 
 from edge.config import ConfigError, MemoryConfig, config_from_dict, load_config  # noqa: E402
 from edge.hearing import Hearing, HearingConfig  # noqa: E402
-from edge.memory_stage import MemoryStage, split_memory, with_memory  # noqa: E402
+from edge.memory_stage import MemoryStage, expected_quality, split_memory, with_memory  # noqa: E402
 from snn.frames import SpikeFrames  # noqa: E402
 from snn.memory.hippocampus import Hippocampus, HippocampusConfig  # noqa: E402
 from snn.hearing.utterance import Utterance  # noqa: E402
@@ -122,6 +122,26 @@ def test_a_full_memory_stores_nothing_more_and_says_so():
     with pytest.raises(ValueError, match="full"):
         stage.store(1)
     assert stage.stored == 3
+
+
+def test_status_tells_the_load_and_the_recall_quality_measured_there():
+    stage = MemoryStage(memory_config(store="novelty"), N_INPUT, DT_US)
+    status = stage.status()
+    assert status["memory_load"] == 0.0 and status["memory_expected_label_accuracy"] == 1.0
+    for k in range(4):
+        stage.push(random_frames(WINDOW_TICKS, seed=100 + k, rate=0.2), k * WINDOW_TICKS * DT_US)
+    status = stage.status()
+    assert status["memory_load"] == round(stage.stored / SMALL.n_ca3, 4) > 0
+    assert (status["memory_expected_label_accuracy"], status["memory_expected_novelty_auc"]) == tuple(
+        round(v, 4) for v in expected_quality(stage.stored / SMALL.n_ca3))
+
+
+def test_expected_quality_interpolates_the_measured_table_and_falls_past_the_limit():
+    assert expected_quality(0.3) == (1.0, 1.0)
+    labels_06, _ = expected_quality(0.6)
+    assert labels_06 < 0.95 < expected_quality(0.55)[0]
+    assert expected_quality(0.575)[0] == pytest.approx((0.98 + 0.94) / 2)
+    assert expected_quality(5.0) == expected_quality(1.0)
 
 
 def test_memory_max_load_is_validated():

@@ -67,3 +67,20 @@ def test_notifier_without_systemd_does_nothing_and_abstract_sockets_are_named():
 def test_metrics_address_must_be_loopback_host_and_port(address):
     with pytest.raises(ConfigError, match="metrics.address"):
         config_from_dict({"metrics": {"address": address}})
+
+
+def test_metrics_export_the_memory_load_and_its_expected_recall_quality():
+    from edge.metrics import Metrics
+
+    port = helpers.free_port()
+    metrics = Metrics(f"127.0.0.1:{port}")
+    try:
+        metrics.update({"memory_stored": 450, "memory_load": 0.45, "memory_expected_label_accuracy": 0.995,
+                        "last_novelty": 0.25}, None)
+        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    finally:
+        metrics.close()
+    series = {line.split()[0]: float(line.split()[1]) for line in page.splitlines()
+              if line.startswith("neuroedge_memory")}
+    assert series == {"neuroedge_memory_stored": 450.0, "neuroedge_memory_load": 0.45,
+                      "neuroedge_memory_expected_label_accuracy": 0.995, "neuroedge_memory_last_novelty": 0.25}

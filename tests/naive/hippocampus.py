@@ -70,10 +70,25 @@ def settle_ref(recurrent, cue_drive, cue_gain: float, initial, priority, k: int,
     return current, steps, pairs
 
 
-def label_votes_ref(readout, active, n_labels: int) -> list[float]:
-    """votes[c] = sum over active ids a of readout[a][c]."""
-    votes = [0.0] * n_labels
-    for a in active:
-        for c in range(n_labels):
-            votes[c] += float(readout[int(a)][c])
-    return votes
+def associate_ref(counts, pre, post) -> list[list[int]]:
+    """counts[i][j] + 1 for every pre i and post j, at most 255 (a new nested list)."""
+    out = [list(map(int, row)) for row in counts]
+    for i in pre:
+        for j in post:
+            out[int(i)][int(j)] = min(255, out[int(i)][int(j)] + 1)
+    return out
+
+
+def centred_cue_drive_ref(counts, cue) -> list[float]:
+    """drive[j] = max(0, mean over cue i of counts[i][j] - mean over the other i of counts[i][j]); 0 for no cue."""
+    n_pre, n = len(counts), len(counts[0])
+    if len(cue) == 0:
+        return [0.0] * n
+    cue_set = {int(i) for i in cue}
+    rest = [i for i in range(n_pre) if i not in cue_set]
+    drive = []
+    for j in range(n):
+        cue_mean = sum(float(counts[i][j]) for i in cue_set) / len(cue_set)
+        rest_mean = sum(float(counts[i][j]) for i in rest) / len(rest) if rest else 0.0
+        drive.append(max(0.0, cue_mean - rest_mean))
+    return drive

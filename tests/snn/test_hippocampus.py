@@ -13,18 +13,20 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from naive.hippocampus import (  # noqa: E402
+    associate_ref,
+    centred_cue_drive_ref,
     fan_in_drive_ref,
     k_winners_ref,
-    label_votes_ref,
     recurrent_drive_ref,
     settle_ref,
     store_pattern_ref,
 )
 from snn.memory.hippocampus import CA3Memory, Hippocampus, HippocampusConfig  # noqa: E402
 from snn.memory.hippocampus_kernels import (  # noqa: E402
+    associate,
+    centred_cue_drive,
     fan_in_drive,
     k_winners,
-    label_votes,
     recurrent_drive,
     settle,
     store_pattern,
@@ -151,13 +153,29 @@ def test_settle_stops_when_the_set_repeats(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_label_votes_matches_reference(seed):
+def test_associate_matches_reference_and_saturates(seed):
     rng = np.random.default_rng(seed)
-    readout = (rng.random((N, 7)) < 0.3).astype(np.uint8)
-    active = np.concatenate([rng.choice(N, 10, replace=False), [0, 0]]).astype(np.int64)
-    votes = np.full(7, np.nan)
-    label_votes(readout, active, 10, votes)
-    assert votes.tolist() == label_votes_ref(readout, active[:10], 7)
+    counts = rng.integers(0, 4, (N, 7)).astype(np.uint8)
+    counts[0, :] = 255
+    pre = np.concatenate([[0], rng.choice(np.arange(1, N), 5, replace=False)]).astype(np.int64)
+    post = rng.choice(7, 3, replace=False).astype(np.int64)
+    want = associate_ref(counts, pre, post)
+    total = counts.sum(axis=0, dtype=np.int64)
+    associate(counts, pre, post, total)
+    assert counts.tolist() == want
+    assert total.tolist() == counts.sum(axis=0, dtype=np.int64).tolist()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_centred_cue_drive_matches_reference(seed):
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(0, 5, (N, 9)).astype(np.uint8)
+    cue = rng.choice(N, 8, replace=False).astype(np.int64)
+    drive = np.full(9, np.nan)
+    centred_cue_drive(counts, cue, counts.sum(axis=0, dtype=np.int64), drive)
+    np.testing.assert_allclose(drive, centred_cue_drive_ref(counts, cue), rtol=1e-12, atol=1e-12)
+    centred_cue_drive(counts, cue[:0], counts.sum(axis=0, dtype=np.int64), drive)
+    assert not drive.any()
 
 
 # --------------------------------------------------------------------------- CA3Memory

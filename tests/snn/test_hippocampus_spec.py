@@ -30,10 +30,18 @@ def test_spec_holds_the_stored_synapses_and_obeys_dale(stored):
     assert [p.name for p in spec.populations] == ["ec", "ec_inh", "ca3", "ca3_inh", "ca1"]
     assert spec.readout == "ca1" and not spec.learning
     by_name = {p.name: p for p in spec.projections}
-    assert by_name["perforant"].pre_idx.size == int(memory.perforant.sum())
+    perforant = by_name["perforant"]
+    assert perforant.pre_idx.size == np.count_nonzero(memory.perforant)
+    unit = perforant.weight_mv.min() / memory.perforant[memory.perforant > 0].min()
+    np.testing.assert_allclose(perforant.weight_mv, unit * memory.perforant[perforant.pre_idx, perforant.post_idx])
     assert by_name["recurrent"].pre_idx.size == int(memory.ca3.recurrent.sum())
-    assert by_name["readout"].pre_idx.size == int(memory.readout.sum())
+    assert by_name["readout"].pre_idx.size == np.count_nonzero(memory.readout)
     assert np.all(by_name["feedback_inhibition"].weight_mv < 0)
+    # the centring: each entorhinal relay spike takes back a CA3 cell's mean perforant weight
+    ff = by_name["feedforward_inhibition"]
+    np.testing.assert_allclose(ff.weight_mv[:memory.config.n_ca3],
+                               -unit * memory.perforant.sum(axis=0) / memory.n_input)
+    assert {p.kind for p in spec.populations if p.name in ("ec_inh", "ca3_inh", "ca1")} == {"integrate_fire"}
     assert all(p.plasticity is None for p in spec.projections)
 
 
