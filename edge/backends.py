@@ -4,7 +4,9 @@ A URL is a back-end name with options, or a scheme with a device path and option
 
     numba                                   the reference back end, float64 state
     numba?dtype=float32                     the same in float32 (faster on large networks)
-    emulator?profile=loihi&strict=1         (the fixed-point core emulator; not in this version yet)
+    emulator                                the fixed-point core emulator (integer, profile loihi)
+    emulator?discretize=0                   the same mapping in float64 (matches numba; quantisation off)
+    emulator?strict=1                       the first current wrap or voltage saturation is an error
     serial:///dev/ttyACM0?baud=921600       (a board over pyserial; not in this version yet)
 
 ``check_backend_url`` validates a URL without importing the back end (used when a config is loaded);
@@ -33,8 +35,11 @@ class BackendKind:
 
 BACKENDS: dict[str, BackendKind] = {
     "numba": BackendKind("snn.engine.numba_backend", "NumbaBackend", {"dtype": ("float32", "float64")}, {"dtype": "float64"}),
+    "emulator": BackendKind("hw.emulator.backend", "EmulatorBackend",
+                            {"profile": ("loihi",), "strict": ("0", "1"), "discretize": ("0", "1")},
+                            {"profile": "loihi", "strict": "0", "discretize": "1"}),
 }
-PLANNED = ("emulator", "serial")
+PLANNED = ("serial",)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The ``neuroedge`` command: run (daemon), replay, info, listen, bench, classify, audio.
+"""The ``neuroedge`` command: run (daemon), replay, info, listen, bench, classify, audio, map, compile.
 
 With ``--json`` the last stdout line is one JSON object. Bad input exits with status 2 and one line on stderr.
 """
@@ -256,7 +256,17 @@ def cmd_audio(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    if args.name == "memory":
+    if args.name == "emulator":
+        from edge.bench.emulator import emulator_benchmark
+
+        if args.compare not in (None, "lava"):
+            raise ValueError(f"bench emulator: --compare {args.compare} is for cuba / stdp (emulator takes lava)")
+        recording = args.recording or str(Path(args.data or os.environ.get("NEUROEDGE_DATA", "../shared/data"))
+                                          / "events" / "dvs.aedat4")
+        summary = emulator_benchmark(recording, args.seeds, args.sim_seconds, args.final_seconds, args.epochs,
+                                     compare_lava=args.compare == "lava",
+                                     log=lambda m: print(m, file=sys.stderr, flush=True))
+    elif args.name == "memory":
         from edge.bench.memory import memory_benchmark, plot_memory
 
         summary = memory_benchmark(log=lambda m: print(m, file=sys.stderr, flush=True), backend_url=_backend_url(args))
@@ -290,6 +300,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     elif args.name in ("cuba", "stdp"):
         from edge.bench.engine import compare_brian2, run_workload
 
+        if args.compare == "lava":
+            raise ValueError(f"bench {args.name}: --compare lava is for bench emulator (cuba / stdp take brian2)")
         n = args.N if args.name == "cuba" else None
         url = _backend_url(args, f"numba?dtype={args.dtype or 'float32'}")
         summary = run_workload(args.name, n, url=url)
@@ -322,6 +334,22 @@ def cmd_bench(args: argparse.Namespace) -> int:
         summary = decode_benchmark(data, args.min_events)
     print(json.dumps(summary) if args.json else json.dumps(summary, indent=2))
     return 0
+
+
+def cmd_map(args: argparse.Namespace) -> int:
+    from edge.cores import cmd_map as map_cores
+
+    return map_cores(args.net, args.profile, args.json)
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from edge.cores import cmd_compile as compile_cores
+
+    return compile_cores(args.net, args.output, args.profile, args.json)
+
+
+NET_HELP = ("network: a TOML network file (as run --network takes) or a built-in: tracking, w1 (W1 CUBA, 4000 "
+            "neurons), w2 (W2 STDP), word (hearing), memory (hippocampal recall)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -439,15 +467,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace existing keys (other keys in DIR/authorized/ stay)")
     p.set_defaults(func=cmd_keys)
 
+    p = sub.add_parser("map", help="map a network onto neuromorphic cores: per-core neurons, axons, synapse memory",
+                       description="Split the network's neurons over cores of the profile within every per-core "
+                       "limit (compartments, input and output axons, synapse memory words) and print the split. "
+                       "Exit 2 with one line naming the core and the limit when it does not fit.")
+    p.add_argument("net", metavar="NET", help=NET_HELP)
+    p.add_argument("--profile", default="loihi", choices=["loihi"], help="core profile (default: %(default)s)")
+    p.add_argument("--json", action="store_true", help="print one JSON line (cores, per_core, limits, fits)")
+    p.set_defaults(func=cmd_map)
+
+    p = sub.add_parser("compile", help="map and compile a network into a core image file (.npz)",
+                       description="Write a versioned core image: the mapping onto cores and the compiled network's "
+                       "tables, checksummed (format in hw/emulator/image.py). Exit 2 with one line when the network "
+                       "does not fit.")
+    p.add_argument("net", metavar="NET", help=NET_HELP)
+    p.add_argument("-o", "--output", required=True, metavar="IMAGE", help="core image file to write")
+    p.add_argument("--profile", default="loihi", choices=["loihi"], help="core profile (default: %(default)s)")
+    p.add_argument("--json", action="store_true", help="print one JSON line")
+    p.set_defaults(func=cmd_compile)
+
     p = sub.add_parser("bench", help="run a benchmark; the last stdout line is one JSON object")
     p.add_argument("name", choices=["tracking", "decode", "cuba", "stdp", "encoders", "fsdd", "memory", "replay",
-                                    "realtime"],
+                                    "realtime", "emulator"],
                    help="tracking: on-line learning of the tracking task; decode: event decoding and filter speed; "
                         "cuba / stdp: the W1 / W2 workloads of WORKLOADS.md; encoders: spike encoders' error and rate; "
                         "fsdd: spoken digits learned with local rules (accuracy, front-end and inference speed); "
                         "memory: the hippocampal memory's capacity, noise tolerance, novelty and speed; "
                         "replay: end-to-end replay speed on evt2.raw tiled --copies times (data from --data); "
-                        "realtime: the daemon at real time, its block latency and overruns (--seconds, --flood-hz)")
+                        "realtime: the daemon at real time, its block latency and overruns (--seconds, --flood-hz); "
+                        "emulator: the fixed-point core emulator against numba (float mode, fixed point, on-chip "
+                        "learning, deployment, hearing, memory, speed, energy; --compare lava)")
     p.add_argument("--config", help="TOML config file (default: built-in)")
     p.add_argument("--seeds", type=int, default=5, help="number of seeds (default: %(default)s)")
     p.add_argument("--sim-seconds", type=_positive, default=120.0, help="simulated seconds per run (default: %(default)s)")
@@ -458,8 +507,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dtype", choices=["float64", "float32"],
                    help="cuba / stdp: shorthand for --backend 'numba?dtype=DTYPE' (default for these: float32)")
     p.add_argument("--backend", metavar="URL", help=BACKEND_HELP)
-    p.add_argument("--compare", choices=["brian2"], help="cuba / stdp: run the same workload in Brian2 "
-                   "cpp_standalone in the same run (its own virtual environment, created on first use)")
+    p.add_argument("--compare", choices=["brian2", "lava"], help="cuba / stdp: brian2, the same workload in Brian2 "
+                   "cpp_standalone in the same run; emulator: lava, the LIF compartment against Lava's bit-accurate "
+                   "Loihi model (each in its own virtual environment, created on first use)")
+    p.add_argument("--recording", help="emulator: the recording replayed for speed and energy "
+                   "(default: events/dvs.aedat4 of --data)")
     p.add_argument("--plot", help="tracking: on-target fraction and learned weights; cuba / stdp: spike raster and "
                    "weight distribution; fsdd: confusion matrix; memory: recall against load and accuracy against noise (PNG)")
     p.add_argument("--data", help="decode: shared data folder (default: $NEUROEDGE_DATA or ../shared/data)")

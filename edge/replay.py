@@ -57,6 +57,16 @@ def _check_times(block_source, strict: bool) -> TimeCheckedSource | None:
     return block_source.source
 
 
+def energy_fields(report: dict, ticks: int) -> dict:
+    """A back end's energy and core figures for ``--json`` (the emulator's; empty for one without an energy
+    model): ``energy_j``, ``energy_per_tick_nj``, ``synops``, ``est_tick_latency_us``, ``cores``."""
+    if "energy_j" not in report:
+        return {}
+    return {"energy_j": report["energy_j"], "energy_per_tick_nj": round(report["energy_j"] / max(ticks, 1) * 1e9, 4),
+            "synops": report["synops"], "est_tick_latency_us": report["est_tick_latency_us"],
+            "cores": report["cores"]}
+
+
 def replay(path: str, config: Config, seed: int, speed: float | None, out_dir: Path | None = None,
            progress_s: float = 5.0, geometry: Geometry | None = None, strict: bool = False) -> dict:
     """Run the recording at ``path`` through the pipeline; return the summary dict of ``replay --json``.
@@ -103,6 +113,7 @@ def replay(path: str, config: Config, seed: int, speed: float | None, out_dir: P
         "actions_sha256": digest.hexdigest(), "backend": pipeline.backend.url, "seed": seed,
         "overruns": clock.overruns,
     }
+    summary.update(energy_fields(pipeline.backend.report(), pipeline.counters.ticks))
     if checked is not None:
         summary["time_anomalies"] = checked.time_anomalies
         if checked.warning() is not None:

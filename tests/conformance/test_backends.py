@@ -1,6 +1,7 @@
 """One conformance suite for every back end, through the Backend Protocol only (open_backend, load, step, state,
 restore, read, write, report): a back end joins by adding its URL to BACKENDS. The oracle is the plain-Python
-network of tests/naive/network.py. No test here imports a back end's internals."""
+network of tests/naive/network.py. No test here imports a back end's internals. What a back end cannot do is
+listed in UNSUPPORTED with the reason, and skipped, never loosened."""
 from __future__ import annotations
 
 import sys
@@ -23,8 +24,47 @@ BACKENDS = {
     # url: absolute tolerance on weights and potentials against the float64 oracle
     "numba?dtype=float64": 1e-9,
     "numba?dtype=float32": 2e-4,
+    "emulator?discretize=0": 1e-9,   # the emulator's mapping in float64: the reference's arithmetic
+    "emulator": 5e-2,                # integer core: weights quantised to 8-bit mantissas (tests/hw bounds it)
 }
 URLS = list(BACKENDS)
+INTEGER = "the integer core quantises weights and potentials, so spikes and values differ from float (see tests/hw)"
+LEARNS = ("the integer core learns in integers (7-bit traces, 16-bit tags, stochastic rounding, one epoch a "
+          "block), so weights differ from float (tests/hw/test_emulator_learning.py)")
+POISSON = ("the Poisson schedule and generator are each back end's private state (numba/, emulator/), so after a "
+           "move between numba and the emulator the Poisson neurons draw other spikes")
+
+
+def _integer(url: str) -> bool:
+    return url.startswith("emulator") and "discretize=0" not in url
+
+
+def _moves(p: dict) -> str | None:
+    if _integer(p["source"]) or _integer(p["target"]):
+        return LEARNS
+    return POISSON if p["source"].startswith("emulator") != p["target"].startswith("emulator") else None
+
+
+UNSUPPORTED = {
+    # test -> (its parameters -> the reason it cannot hold for them, or None)
+    "test_matches_the_plain_python_network": lambda p: (
+        (LEARNS if p["rule"] is not None else INTEGER) if _integer(p["url"]) else None),
+    "test_learned_state_moves_between_back_ends": _moves,
+    "test_state_names_follow_the_spec": lambda p: INTEGER if _integer(p["url"]) else None,
+    "test_per_neuron_third_factor_teaches_the_rewarded_neuron_and_punishes_the_other":
+        lambda p: LEARNS if _integer(p["url"]) else None,
+    "test_integrate_fire_keeps_the_remainder_and_spikes_once_a_tick":
+        lambda p: INTEGER if _integer(p["url"]) else None,
+}
+
+
+@pytest.fixture(autouse=True)
+def _skip_unsupported(request):
+    rule = UNSUPPORTED.get(request.node.originalname)
+    callspec = getattr(request.node, "callspec", None)
+    reason = rule(callspec.params) if rule is not None and callspec is not None else None
+    if reason:
+        pytest.skip(reason)
 N_INPUT, N_POISSON, N_A, N_B = 6, 3, 5, 4
 BLOCK_TICKS = 20
 REWARD = RewardSTDP(tau_pre_ms=10.0, tau_post_ms=15.0, tau_eligibility_ms=40.0, tau_baseline_ms=30.0,

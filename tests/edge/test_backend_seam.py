@@ -22,6 +22,8 @@ NETWORK = Path(__file__).resolve().parents[2] / "launch" / "networks" / "trackin
     ("numba", "numba?dtype=float64"),
     ("numba?dtype=float32", "numba?dtype=float32"),
     ("numba?dtype=float64", "numba?dtype=float64"),
+    ("emulator", "emulator?discretize=1&profile=loihi&strict=0"),
+    ("emulator?strict=1&discretize=0", "emulator?discretize=0&profile=loihi&strict=1"),
 ])
 def test_good_urls_have_a_canonical_form(url, canonical):
     assert check_backend_url(url) == canonical
@@ -33,7 +35,8 @@ def test_good_urls_have_a_canonical_form(url, canonical):
     ("numba?dtype=int8", ["dtype", "float32, float64"]),
     ("numba?speed=2", ["unknown option 'speed'"]),
     ("numba?dtype", ["numba?dtype"]),
-    ("emulator?profile=loihi", ["emulator", "not part of this version"]),
+    ("serial:///dev/ttyACM0", ["serial", "not part of this version"]),
+    ("emulator?profile=truenorth", ["profile", "loihi"]),
     ("", ["empty"]),
 ])
 def test_bad_urls_are_refused_in_one_line(url, words):

@@ -1,0 +1,562 @@
+"""The core emulator's tick loops: one Numba call advances the whole network a block of ticks, in integers
+(``run_int_ticks``, the fixed-point core) or in float64 with the same mapping and tick order (``run_float_ticks``).
+
+Tick order (both modes; the reference engine's, snn.engine.kernel):
+  1. populations in spec order: input spikes are copied; Poisson compartments spike; LIF compartments update
+     v from the currents (a refractory one is held at its reset value and counts down), the currents decay,
+     then v is tested against the threshold and a spiker is reset and made refractory (alif: the same with a
+     decaying threshold offset that jumps at a spike; integrate_fire: v += the currents, which are consumed,
+     spike iff v >= threshold, subtractive reset, no refractory period);
+  2. learning traces decay, and every spike bumps its neuron's presynaptic trace;
+  3. projections in spec order: each spike adds its synapses' weights to the target's exc or inh current
+     (delay 0) or to the delay ring's slot for tick + delay, then the presynaptic half of the rule runs;
+  4. the ring's slot for this tick is drained into the currents (felt from the next tick on, like delay 0);
+  5. postsynaptic traces, the postsynaptic half of each rule, the reward / third-factor phase;
+  6. the readout's spikes are written out.
+Learning in integers: hw.emulator.learning (its weight update of reward and third-factor rules is once per
+block, by the back end); in float: the reference's per-phase functions.
+Integer mode: v <- saturate(decay_int(v, dv, 0) + u_exc + u_inh); u <- decay_int(u, du, 1); every addition to a
+current (or a ring slot) is wrapped by wrap_current; spike iff v > vth (Loihi's and Lava's strict comparison,
+vth = vth_mant << 6). Poisson compartments spike when the top 32 bits of an xorshift64* draw from the core's
+seeded state are below p * 2**32. Float mode: the reference's exact-integration LIF, v >= v_th, and its Poisson
+schedule and noise (snn.engine.kernel), so it reproduces the numba back end.
+
+Counters: ``activity`` [ACT_*] per block; ``overflows`` [population, OVF_CURRENT | OVF_VOLTAGE]; strict mode
+stops at the first overflow and fills ``fault`` [population, neuron (global id), variable, value, limit].
+"""
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+from numba import njit
+
+from hw.emulator.fixed_point import DECAY_SHIFT, decay_int, dendritic_input, saturate_voltage, wrap_current
+from hw.emulator.learning import (
+    bump_trace, int_decay_traces, int_post_plasticity, int_pre_plasticity, int_tag_tick,
+)
+from snn.codes import (
+    MODEL_ALIF, MODEL_INPUT, MODEL_INTEGRATE_FIRE, MODEL_LIF, MODEL_POISSON, P_D_THETA, P_DECAY_ADAPT,
+    P_DECAY_EXC, P_DECAY_INH, P_DECAY_MEM, P_K_EXC, P_K_INH, P_NOISE, P_REFRACTORY, P_V_RESET, P_V_REST, P_V_TH,
+    RULE_NONE, RULE_PAIR_STDP, RULE_REWARD_STDP, RULE_THIRD_FACTOR,
+)
+from snn.engine.delays import drain_ring
+from snn.engine.kernel import (
+    apply_dopamine, apply_third_factor, decay_range, integrate_fire_step, lif_add_noise, merge_ports,
+    poisson_spikes, postsynaptic_plasticity, propagate_projection,
+)
+from snn.engine.neuron_models import alif_step
+from snn.rng import next_u64
+
+ACT_SYNOPS, ACT_ACTIVE, ACT_IDLE, ACT_SPIKES, ACT_LEARN = range(5)
+"""Activity counters: synaptic ops, active and idle compartment updates, compartment spikes, learning updates."""
+N_ACTIVITY = 5
+OVF_CURRENT, OVF_VOLTAGE = 0, 1
+VAR_U_EXC, VAR_U_INH, VAR_V = 0, 1, 2
+"""Fault variable codes: exc current, inh current, voltage."""
+CURRENT_LIMIT = 1 << 23
+VOLTAGE_LIMIT = (1 << 23) - 1
+
+Cores = namedtuple("Cores", "model lo hi vth v_reset dv du_exc du_inh refractory d_adapt theta_jump bias noise")
+"""Per population: model code, global id range [lo, hi), integer threshold, reset, decays, refractory ticks;
+alif: the threshold offset's 12-bit decay and its jump per spike; the bias added to v every tick and the
+amplitude of its uniform membrane noise (hw.emulator.quantize)."""
+IntNeurons = namedtuple("IntNeurons", "v u_exc u_inh refractory_left poisson_p rng_state theta fired")
+"""Per neuron (int64): voltage and currents (integer units from rest), refractory ticks left, Poisson p * 2**32;
+the core's xorshift state (uint64 [1]); alif's threshold offset (integer units); scratch spike flags (uint8)
+of the vectorised LIF update."""
+FloatNeurons = namedtuple("FloatNeurons", "params v_mv g_exc_mv g_inh_mv refractory_left next_tick log_keep rng_state "
+                                           "adaptation")
+"""Float mode: per-population parameter rows (snn.codes) and per-neuron state in mV, the Poisson schedule, the
+alif threshold offset (mV)."""
+FloatLearning = namedtuple("FloatLearning", "learn dopamine modulator modulated pre_trace post_trace pre_decay "
+                                            "post_decay eligibility rule_params dense")
+"""Float mode's learning: on, this block's dopamine and per-neuron third factor (modulated: any non-zero),
+the reference's traces and decays (per neuron), eligibility (per synapse), rule rows, dense flags."""
+Wiring = namedtuple("Wiring", "pre_lo pre_hi post_pop port delay row_off row_ptr syn_post")
+"""Per projection: presynaptic range, target population, port (0 exc, 1 inh), delay, first CSR row; CSR."""
+Io = namedtuple("Io", "in_tick_ptr in_ids readout_lo readout_hi spiked_ids out_tick_ptr out_ids")
+"""One call's input (CSR per tick, global ids), readout range, scratch and output (CSR, readout-local ids)."""
+Counters = namedtuple("Counters", "activity overflows fault strict")
+
+
+@njit(cache=True)
+def _count_overflow(counters, p, j, var, value, limit):
+    """Count an overflow of population p; in strict mode record it in ``fault`` and return True (stop)."""
+    counters.overflows[p, OVF_VOLTAGE if var == VAR_V else OVF_CURRENT] += 1
+    if counters.strict and counters.fault[0] < 0:
+        counters.fault[0], counters.fault[1], counters.fault[2] = p, j, var
+        counters.fault[3], counters.fault[4] = value, limit
+    return counters.strict
+
+
+@njit(cache=True)
+def _add_current(u, j, value, p, var, counters):
+    """u[j] <- wrap_current(u[j] + value), counting a wrap; True when strict mode must stop."""
+    x = u[j] + value
+    y = wrap_current(x)
+    u[j] = y
+    if y != x:
+        return _count_overflow(counters, p, j, var, x, CURRENT_LIMIT)
+    return False
+
+
+@njit(cache=True, inline="always")
+def _noise(amplitude, rng_state):
+    """A uniform integer in [-amplitude, amplitude] from the core's xorshift64* (no draw when amplitude is 0)."""
+    if amplitude <= 0:
+        return np.int64(0)
+    return np.int64((next_u64(rng_state) >> np.uint64(11)) % np.uint64(2 * amplitude + 1)) - amplitude
+
+
+@njit(cache=True)
+def int_lif_update(cores, p, neurons, counters, spiked_ids, n_spiked):
+    """One tick of population p's integer LIF compartments (see the module docstring); returns (new spike
+    count, stop) where stop is True on a strict-mode overflow. Without noise and outside strict mode it takes
+    the branch-free path (int_lif_vector, the same arithmetic), which vectorises."""
+    if cores.noise[p] == 0 and not counters.strict:
+        return int_lif_vector(cores, p, neurons, counters, spiked_ids, n_spiked), False
+    return int_lif_scalar(cores, p, neurons, counters, spiked_ids, n_spiked)
+
+
+@njit(cache=True, inline="always")
+def _decay_select(x, keep):
+    """decay_int without a branch: sign(x) * ((|x| * keep) >> 12), as a select (so loops vectorise)."""
+    m = (np.abs(x) * keep) >> DECAY_SHIFT
+    return m if x >= 0 else -m
+
+
+@njit(cache=True)
+def int_lif_vector(cores, p, neurons, counters, spiked_ids, n_spiked):
+    """int_lif_scalar's arithmetic in two passes: a branch-free update of every compartment writing spike
+    flags, voltage saturations and activity as sums, then the flagged compartments reset in id order."""
+    lo, hi = cores.lo[p], cores.hi[p]
+    vth, v_reset, bias = cores.vth[p], cores.v_reset[p], cores.bias[p]
+    keep_v = np.int64(4096) - cores.dv[p]
+    keep_e = np.int64(4096) - cores.du_exc[p] - 1
+    keep_i = np.int64(4096) - cores.du_inh[p] - 1
+    v, u_exc, u_inh, left, fired = neurons.v, neurons.u_exc, neurons.u_inh, neurons.refractory_left, neurons.fired
+    top = np.int64(VOLTAGE_LIMIT)
+    saturated = active = 0
+    for j in range(np.uint64(lo), np.uint64(hi)):  # unsigned: no negative-index wrap, so the loop vectorises
+        ue, ui, r = u_exc[j], u_inh[j], left[j]
+        free = r <= 0
+        x = _decay_select(v[j], keep_v) + ue + ui + bias
+        clipped = min(max(x, -top), top)
+        saturated += 1 if (free and clipped != x) else 0
+        active += 1 if (free and (v[j] != 0 or ue != 0 or ui != 0 or bias != 0)) else 0
+        v_new = clipped if free else v_reset
+        left[j] = 0 if free else r - 1
+        u_exc[j] = _decay_select(ue, keep_e)
+        u_inh[j] = _decay_select(ui, keep_i)
+        spike = v_new > vth
+        fired[j] = 1 if spike else 0
+        v[j] = v_reset if spike else v_new
+    counters.activity[ACT_ACTIVE] += active
+    counters.activity[ACT_IDLE] += (hi - lo) - active
+    counters.overflows[p, OVF_VOLTAGE] += saturated
+    refractory = cores.refractory[p]
+    for j in range(np.uint64(lo), np.uint64(hi)):
+        if fired[j]:
+            left[j] = refractory
+            spiked_ids[n_spiked] = j
+            n_spiked += 1
+    return n_spiked
+
+
+@njit(cache=True)
+def int_lif_scalar(cores, p, neurons, counters, spiked_ids, n_spiked):
+    """One tick of population p's integer LIF compartments, one compartment at a time (noise draws in id
+    order, strict mode stopping at the first overflow); returns (new spike count, stop)."""
+    lo, hi = cores.lo[p], cores.hi[p]
+    vth, v_reset, dv = cores.vth[p], cores.v_reset[p], cores.dv[p]
+    du_exc, du_inh, refractory = cores.du_exc[p], cores.du_inh[p], cores.refractory[p]
+    bias, noise = cores.bias[p], cores.noise[p]
+    v, u_exc, u_inh, left = neurons.v, neurons.u_exc, neurons.u_inh, neurons.refractory_left
+    activity = counters.activity
+    for j in range(lo, hi):
+        ue, ui, r = u_exc[j], u_inh[j], left[j]
+        if r > 0:
+            v_new = v_reset
+            left[j] = r - 1
+            activity[ACT_IDLE] += 1
+        else:
+            x = decay_int(v[j] + _noise(noise, neurons.rng_state), dv, np.int64(0)) + ue + ui + bias
+            v_new = saturate_voltage(x)
+            if v_new != x and _count_overflow(counters, p, j, VAR_V, x, VOLTAGE_LIMIT):
+                return n_spiked, True
+            activity[ACT_ACTIVE if (v[j] != 0 or ue != 0 or ui != 0 or bias != 0) else ACT_IDLE] += 1
+        u_exc[j] = decay_int(ue, du_exc, np.int64(1))
+        u_inh[j] = decay_int(ui, du_inh, np.int64(1))
+        if v_new > vth:
+            v_new = v_reset
+            left[j] = refractory
+            spiked_ids[n_spiked] = j
+            n_spiked += 1
+        v[j] = v_new
+    return n_spiked, False
+
+
+@njit(cache=True)
+def int_poisson(lo, hi, poisson_p, rng_state, activity, spiked_ids, n_spiked):
+    """Poisson compartments lo..hi-1: one xorshift64* draw each; spike when its top 32 bits < p * 2**32."""
+    for j in range(lo, hi):
+        activity[ACT_ACTIVE] += 1
+        if np.int64(next_u64(rng_state) >> np.uint64(32)) < poisson_p[j]:
+            spiked_ids[n_spiked] = j
+            n_spiked += 1
+    return n_spiked
+
+
+@njit(cache=True)
+def int_deliver(wiring, w_exp, w_mant, c, tick, spiked_ids, n_spiked, neurons, ring_exc, ring_inh, counters, rules,
+                lrn):
+    """Projection c's spikes of this tick: dendritic_input(w_mant, exponent) into the post's current (delay 0)
+    or its ring slot, wrapped, then each spike's presynaptic half of the projection's rule (hw.emulator.learning);
+    True on a strict-mode overflow."""
+    pre_lo, pre_hi, p = wiring.pre_lo[c], wiring.pre_hi[c], wiring.post_pop[c]
+    d, exponent, row0 = wiring.delay[c], w_exp[c], wiring.row_off[c]
+    inh = wiring.port[c] == 1
+    var = VAR_U_INH if inh else VAR_U_EXC
+    if d == 0:
+        target = neurons.u_inh if inh else neurons.u_exc
+    else:
+        slot = (tick + d) % ring_exc.shape[0]
+        target = ring_inh[slot] if inh else ring_exc[slot]
+    row_ptr, syn_post = wiring.row_ptr, wiring.syn_post
+    plastic = rules.rule[c] != RULE_NONE
+    for q in range(n_spiked):
+        i = spiked_ids[q]
+        if i < pre_lo or i >= pre_hi:
+            continue
+        r = row0 + i - pre_lo
+        counters.activity[ACT_SYNOPS] += row_ptr[r + 1] - row_ptr[r]
+        for s in range(row_ptr[r], row_ptr[r + 1]):
+            j = syn_post[s]
+            if _add_current(target, j, dendritic_input(w_mant[s], exponent), p, var, counters):
+                return True
+        if plastic:
+            int_pre_plasticity(lrn, rules, c, row_ptr[r], row_ptr[r + 1], syn_post, w_mant, neurons.rng_state,
+                               counters.activity, ACT_LEARN)
+    return False
+
+
+@njit(cache=True)
+def int_integrate_fire(cores, p, neurons, counters, spiked_ids, n_spiked):
+    """One tick of a non-leaky integrate-and-fire population: v <- saturate(v + u_exc + u_inh), the currents are
+    consumed (set to 0), spike iff v >= vth (the reference's test) with a subtractive reset v -= vth (vth is
+    the threshold above rest), no refractory period; returns (new spike count, stop)."""
+    lo, hi, vth = cores.lo[p], cores.hi[p], cores.vth[p]
+    v, u_exc, u_inh, activity = neurons.v, neurons.u_exc, neurons.u_inh, counters.activity
+    for j in range(lo, hi):
+        ue, ui = u_exc[j], u_inh[j]
+        x = v[j] + ue + ui
+        v_new = saturate_voltage(x)
+        if v_new != x and _count_overflow(counters, p, j, VAR_V, x, VOLTAGE_LIMIT):
+            return n_spiked, True
+        activity[ACT_ACTIVE if (v[j] != 0 or ue != 0 or ui != 0) else ACT_IDLE] += 1
+        u_exc[j] = 0
+        u_inh[j] = 0
+        if v_new >= vth:
+            v_new -= vth
+            spiked_ids[n_spiked] = j
+            n_spiked += 1
+        v[j] = v_new
+    return n_spiked, False
+
+
+@njit(cache=True)
+def int_alif_update(cores, p, neurons, counters, spiked_ids, n_spiked):
+    """One tick of an integer adaptive-threshold LIF population: the LIF update (both currents decay with the
+    exc constant: the reference merges the ports), the threshold offset theta decays with its 12-bit
+    constant (offset 0), spike iff v > vth + theta, then reset, refractory and theta += jump."""
+    lo, hi = cores.lo[p], cores.hi[p]
+    vth, v_reset, dv = cores.vth[p], cores.v_reset[p], cores.dv[p]
+    du_exc, du_inh, refractory = cores.du_exc[p], cores.du_inh[p], cores.refractory[p]
+    d_adapt, jump = cores.d_adapt[p], cores.theta_jump[p]
+    bias, noise = cores.bias[p], cores.noise[p]
+    v, u_exc, u_inh, left, theta = neurons.v, neurons.u_exc, neurons.u_inh, neurons.refractory_left, neurons.theta
+    activity = counters.activity
+    for j in range(lo, hi):
+        ue, ui, r = u_exc[j], u_inh[j], left[j]
+        if r > 0:
+            v_new = v_reset
+            left[j] = r - 1
+            activity[ACT_IDLE] += 1
+        else:
+            x = decay_int(v[j] + _noise(noise, neurons.rng_state), dv, np.int64(0)) + ue + ui + bias
+            v_new = saturate_voltage(x)
+            if v_new != x and _count_overflow(counters, p, j, VAR_V, x, VOLTAGE_LIMIT):
+                return n_spiked, True
+            activity[ACT_ACTIVE if (v[j] != 0 or ue != 0 or ui != 0 or bias != 0) else ACT_IDLE] += 1
+        u_exc[j] = decay_int(ue, du_exc, np.int64(1))
+        u_inh[j] = decay_int(ui, du_inh, np.int64(1))
+        th = decay_int(theta[j], d_adapt, np.int64(0))
+        if v_new > vth + th:
+            v_new = v_reset
+            left[j] = refractory
+            th += jump
+            spiked_ids[n_spiked] = j
+            n_spiked += 1
+        theta[j] = th
+        v[j] = v_new
+    return n_spiked, False
+
+
+@njit(cache=True)
+def int_drain(ring, tick, u, cores, var, counters):
+    """u += ring[tick % slots] (wrapped, counted per population), then clear that slot; True on a strict stop."""
+    slot = tick % ring.shape[0]
+    row = ring[slot]
+    for p in range(cores.model.shape[0]):
+        if cores.model[p] == MODEL_INPUT or cores.model[p] == MODEL_POISSON:
+            continue
+        for j in range(cores.lo[p], cores.hi[p]):
+            if row[j] != 0:
+                value = row[j]
+                row[j] = 0
+                if _add_current(u, j, value, p, var, counters):
+                    return True
+    return False
+
+
+@njit(cache=True)
+def write_readout(spiked_ids, n_spiked, readout_lo, readout_hi, out_ids, n_out):
+    for q in range(n_spiked):
+        j = spiked_ids[q]
+        if readout_lo <= j < readout_hi:
+            out_ids[n_out] = j - readout_lo
+            n_out += 1
+    return n_out
+
+
+@njit(cache=True)
+def input_spikes(io, k, spiked_ids, n_spiked):
+    for q in range(io.in_tick_ptr[k], io.in_tick_ptr[k + 1]):
+        spiked_ids[n_spiked] = io.in_ids[q]
+        n_spiked += 1
+    return n_spiked
+
+
+@njit(cache=True)
+def run_int_ticks(t_first, n_ticks, io, cores, neurons, wiring, w_exp, w_mant, ring_exc, ring_inh, counters, rules,
+                  lrn):
+    """Advance up to ``n_ticks`` integer ticks from global tick ``t_first``. Returns (ticks done, readout spikes,
+    stopped): it stops at a tick boundary when ``io.out_ids`` might overflow, and mid-tick on a strict-mode
+    overflow (stopped = True, ``counters.fault`` filled). Learning (hw.emulator.learning) runs in the
+    reference's phases: traces after the populations, presynaptic halves with delivery, postsynaptic halves
+    after the rings drain, then the tags' epoch sums and decay; the epoch's weight update is the caller's."""
+    n_pops, n_proj = cores.model.shape[0], wiring.pre_lo.shape[0]
+    spiked_ids, activity = io.spiked_ids, counters.activity
+    rng_state = neurons.rng_state
+    ranges = rules.trace_ranges
+    has_traces = ranges.shape[0] > 0
+    n_readout = io.readout_hi - io.readout_lo
+    n_out = 0
+    io.out_tick_ptr[0] = 0
+    for k in range(n_ticks):
+        if n_out + n_readout > io.out_ids.shape[0]:
+            return k, n_out, False
+        tick = t_first + k
+        n_spiked = 0
+        for p in range(n_pops):
+            model = cores.model[p]
+            start = n_spiked
+            stop = False
+            if model == MODEL_INPUT:
+                n_spiked = input_spikes(io, k, spiked_ids, n_spiked)
+            elif model == MODEL_POISSON:
+                n_spiked = int_poisson(cores.lo[p], cores.hi[p], neurons.poisson_p, rng_state, activity,
+                                       spiked_ids, n_spiked)
+            elif model == MODEL_LIF:
+                n_spiked, stop = int_lif_update(cores, p, neurons, counters, spiked_ids, n_spiked)
+            elif model == MODEL_INTEGRATE_FIRE:
+                n_spiked, stop = int_integrate_fire(cores, p, neurons, counters, spiked_ids, n_spiked)
+            elif model == MODEL_ALIF:
+                n_spiked, stop = int_alif_update(cores, p, neurons, counters, spiked_ids, n_spiked)
+            if stop:
+                return k, n_out, True
+            if model != MODEL_INPUT:
+                activity[ACT_SPIKES] += n_spiked - start
+            rules.pop_spike_end[p] = n_spiked
+        if has_traces:
+            for r in range(ranges.shape[0]):
+                int_decay_traces(lrn.pre_trace, lrn.pre_d, ranges[r, 0], ranges[r, 1], rng_state)
+                int_decay_traces(lrn.post_trace, lrn.post_d, ranges[r, 0], ranges[r, 1], rng_state)
+            for q in range(n_spiked):
+                bump_trace(lrn.pre_trace, spiked_ids[q], rules.nearest)
+        for c in range(n_proj):
+            if int_deliver(wiring, w_exp, w_mant, c, tick, spiked_ids, n_spiked, neurons, ring_exc, ring_inh,
+                           counters, rules, lrn):
+                return k, n_out, True
+        if ring_exc.shape[0] > 1:
+            if int_drain(ring_exc, tick, neurons.u_exc, cores, VAR_U_EXC, counters):
+                return k, n_out, True
+            if int_drain(ring_inh, tick, neurons.u_inh, cores, VAR_U_INH, counters):
+                return k, n_out, True
+        if has_traces:
+            for p in range(n_pops):
+                if rules.is_neuron[p]:
+                    for q in range(0 if p == 0 else rules.pop_spike_end[p - 1], rules.pop_spike_end[p]):
+                        bump_trace(lrn.post_trace, spiked_ids[q], rules.nearest)
+        for c in range(n_proj):
+            rule = rules.rule[c]
+            if rule == RULE_NONE:
+                continue
+            int_post_plasticity(lrn, rules, c, spiked_ids, n_spiked, w_mant, rng_state, activity, ACT_LEARN)
+            if rule == RULE_REWARD_STDP or rule == RULE_THIRD_FACTOR:
+                r0 = wiring.row_off[c]
+                int_tag_tick(lrn, c, wiring.row_ptr[r0], wiring.row_ptr[r0 + wiring.pre_hi[c] - wiring.pre_lo[c]],
+                             rng_state)
+        n_out = write_readout(spiked_ids, n_spiked, io.readout_lo, io.readout_hi, io.out_ids, n_out)
+        io.out_tick_ptr[k + 1] = n_out
+    return n_ticks, n_out, False
+
+
+@njit(cache=True)
+def float_lif_update(prm, lo, hi, neurons, activity, spiked_ids, n_spiked):
+    """One tick of a float LIF population, the reference's exact integration (snn.engine.neuron_models
+    .lif_exact_integrate) with its threshold v >= v_th; noise first when the population has it."""
+    v_mv, g_exc, g_inh, left = neurons.v_mv, neurons.g_exc_mv, neurons.g_inh_mv, neurons.refractory_left
+    if prm[P_NOISE] > 0.0:
+        lif_add_noise(v_mv, left, lo, hi, prm[P_NOISE], neurons.rng_state)
+    v_rest, v_reset, v_th = prm[P_V_REST], prm[P_V_RESET], prm[P_V_TH]
+    decay_mem, k_exc, k_inh = prm[P_DECAY_MEM], prm[P_K_EXC], prm[P_K_INH]
+    decay_exc, decay_inh, refractory = prm[P_DECAY_EXC], prm[P_DECAY_INH], np.int64(prm[P_REFRACTORY])
+    for j in range(lo, hi):
+        ge, gi, r = g_exc[j], g_inh[j], left[j]
+        if r > 0:
+            v_new = v_reset
+            left[j] = r - 1
+            activity[ACT_IDLE] += 1
+        else:
+            activity[ACT_ACTIVE if (v_mv[j] != v_rest or ge != 0.0 or gi != 0.0) else ACT_IDLE] += 1
+            v_new = v_rest + (v_mv[j] - v_rest) * decay_mem + k_exc * ge + k_inh * gi
+        g_exc[j] = ge * decay_exc
+        g_inh[j] = gi * decay_inh
+        if v_new >= v_th:
+            v_new = v_reset
+            left[j] = refractory
+            spiked_ids[n_spiked] = j
+            n_spiked += 1
+        v_mv[j] = v_new
+    return n_spiked
+
+
+@njit(cache=True)
+def count_float_updates(prm, lo, hi, neurons, activity):
+    """Active / idle counts of an integrate-and-fire or alif population before its update."""
+    v_rest = prm[P_V_REST]
+    for j in range(lo, hi):
+        busy = neurons.v_mv[j] != v_rest or neurons.g_exc_mv[j] != 0.0 or neurons.g_inh_mv[j] != 0.0
+        activity[ACT_ACTIVE if busy and neurons.refractory_left[j] == 0 else ACT_IDLE] += 1
+
+
+@njit(cache=True)
+def run_float_ticks(t_first, n_ticks, io, model, lo, hi, neurons, wiring, weight_mv, ring_exc, ring_inh, activity,
+                    rules, flt):
+    """Advance up to ``n_ticks`` float64 ticks from global tick ``t_first`` (same order as the integer loop,
+    which is the reference's: snn.engine.kernel.tick_loop, whose per-phase functions this calls for delivery
+    and learning); returns (ticks done, readout spikes), stopping at a tick boundary when ``io.out_ids`` might
+    overflow."""
+    n_pops, n_proj = model.shape[0], wiring.pre_lo.shape[0]
+    spiked_ids = io.spiked_ids
+    n_readout = io.readout_hi - io.readout_lo
+    ranges = rules.trace_ranges
+    has_traces = ranges.shape[0] > 0
+    learn = flt.learn
+    no_stp = np.ones(1)
+    n_out = 0
+    io.out_tick_ptr[0] = 0
+    for k in range(n_ticks):
+        if n_out + n_readout > io.out_ids.shape[0]:
+            return k, n_out
+        tick = t_first + k
+        n_spiked = 0
+        for p in range(n_pops):
+            start = n_spiked
+            prm = neurons.params[p]
+            if model[p] == MODEL_INPUT:
+                n_spiked = input_spikes(io, k, spiked_ids, n_spiked)
+            elif model[p] == MODEL_POISSON:
+                activity[ACT_ACTIVE] += hi[p] - lo[p]
+                n_spiked = poisson_spikes(neurons.next_tick, neurons.log_keep, lo[p], hi[p], tick, neurons.rng_state,
+                                          spiked_ids, n_spiked)
+            elif model[p] == MODEL_LIF:
+                n_spiked = float_lif_update(prm, lo[p], hi[p], neurons, activity, spiked_ids, n_spiked)
+            elif model[p] == MODEL_INTEGRATE_FIRE:
+                count_float_updates(prm, lo[p], hi[p], neurons, activity)
+                n_spiked = integrate_fire_step(neurons.v_mv, neurons.g_exc_mv, neurons.g_inh_mv, lo[p], hi[p],
+                                               prm[P_V_TH] - prm[P_V_REST], prm[P_V_TH], spiked_ids, n_spiked)
+            elif model[p] == MODEL_ALIF:
+                count_float_updates(prm, lo[p], hi[p], neurons, activity)
+                merge_ports(neurons.g_exc_mv, neurons.g_inh_mv, lo[p], hi[p])
+                n_spiked = alif_step(neurons.v_mv, neurons.g_exc_mv, neurons.adaptation, neurons.refractory_left,
+                                     lo[p], hi[p], prm[P_V_REST], prm[P_V_RESET], prm[P_V_TH], prm[P_DECAY_MEM],
+                                     prm[P_K_EXC], prm[P_DECAY_EXC], prm[P_DECAY_ADAPT], prm[P_D_THETA],
+                                     np.int64(prm[P_REFRACTORY]), spiked_ids, n_spiked)
+            if model[p] != MODEL_INPUT:
+                activity[ACT_SPIKES] += n_spiked - start
+            rules.pop_spike_end[p] = n_spiked
+        if has_traces:
+            for r in range(ranges.shape[0]):
+                decay_range(flt.pre_trace, flt.pre_decay, ranges[r, 0], ranges[r, 1])
+                decay_range(flt.post_trace, flt.post_decay, ranges[r, 0], ranges[r, 1])
+            for q in range(n_spiked):
+                i = spiked_ids[q]
+                flt.pre_trace[i] = 1.0 if rules.nearest else flt.pre_trace[i] + 1.0
+        for c in range(n_proj):
+            d = wiring.delay[c]
+            slot = (tick + d) % ring_exc.shape[0]
+            if wiring.port[c] == 0:
+                target = neurons.g_exc_mv if d == 0 else ring_exc[slot]
+            else:
+                target = neurons.g_inh_mv if d == 0 else ring_inh[slot]
+            rule = rules.rule[c]
+            pair = rule == RULE_PAIR_STDP and learn
+            pre_lo, pre_hi, row0, row_ptr = wiring.pre_lo[c], wiring.pre_hi[c], wiring.row_off[c], wiring.row_ptr
+            for q in range(n_spiked):
+                i = spiked_ids[q]
+                if pre_lo <= i < pre_hi:
+                    n_row = row_ptr[row0 + i - pre_lo + 1] - row_ptr[row0 + i - pre_lo]
+                    activity[ACT_SYNOPS] += n_row
+                    if pair:
+                        activity[ACT_LEARN] += n_row
+            propagate_projection(spiked_ids, n_spiked, pre_lo, pre_hi, rules.post_lo[c], flt.dense[c], rule,
+                                 flt.rule_params[c], row0, row_ptr, wiring.syn_post, weight_mv, flt.eligibility,
+                                 flt.post_trace, flt.post_trace, target, no_stp, False, learn)
+        if ring_exc.shape[0] > 1:
+            drain_ring(ring_exc, tick, neurons.g_exc_mv)
+            drain_ring(ring_inh, tick, neurons.g_inh_mv)
+        if has_traces:
+            for p in range(n_pops):
+                if rules.is_neuron[p]:
+                    for q in range(0 if p == 0 else rules.pop_spike_end[p - 1], rules.pop_spike_end[p]):
+                        j = spiked_ids[q]
+                        flt.post_trace[j] = 1.0 if rules.nearest else flt.post_trace[j] + 1.0
+        for c in range(n_proj):
+            rule = rules.rule[c]
+            if rule == RULE_NONE:
+                continue
+            prm = flt.rule_params[c]
+            r0 = wiring.row_off[c]
+            s0, s1 = wiring.row_ptr[r0], wiring.row_ptr[r0 + wiring.pre_hi[c] - wiring.pre_lo[c]]
+            if rule != RULE_THIRD_FACTOR:
+                if rule == RULE_PAIR_STDP and learn:
+                    for q in range(n_spiked):
+                        j = spiked_ids[q]
+                        if rules.post_lo[c] <= j < rules.post_hi[c]:
+                            col = rules.in_off[c] + j - rules.post_lo[c]
+                            activity[ACT_LEARN] += rules.in_ptr[col + 1] - rules.in_ptr[col]
+                postsynaptic_plasticity(spiked_ids, n_spiked, wiring.pre_lo[c], wiring.pre_hi[c], rules.post_lo[c],
+                                        rules.post_hi[c], rule, prm, rules.in_off[c], flt.dense[c], s0,
+                                        rules.in_ptr, rules.in_syn, rules.syn_pre, weight_mv, flt.eligibility,
+                                        flt.pre_trace, flt.post_trace, learn)
+            if rule == RULE_REWARD_STDP:
+                apply_dopamine(prm, s0, s1, weight_mv, flt.eligibility, flt.dopamine, learn)
+            elif rule == RULE_THIRD_FACTOR:
+                apply_third_factor(prm, s0, s1, wiring.syn_post, weight_mv, flt.eligibility, flt.modulator,
+                                   learn and flt.modulated)
+        n_out = write_readout(spiked_ids, n_spiked, io.readout_lo, io.readout_hi, io.out_ids, n_out)
+        io.out_tick_ptr[k + 1] = n_out
+    return n_ticks, n_out
