@@ -7,6 +7,7 @@ own prefix (``numba/...``), which other back ends ignore — so a checkpoint mov
 """
 from __future__ import annotations
 
+import math
 from typing import Protocol
 
 import numpy as np
@@ -53,3 +54,22 @@ class Backend(Protocol):
 
     def close(self) -> None:
         """Release resources."""
+
+
+def parse_reward(reward, n_readout: int, has_reward_stdp: bool, owner: str) -> tuple[float, np.ndarray | None]:
+    """(the scalar reward, None) for a float; (0.0, the per-readout-neuron values) for an array. ValueError
+    naming ``owner`` on a non-finite reward, a wrongly sized array, or an array when the network has
+    reward-STDP projections (they take one global dopamine)."""
+    if np.ndim(reward) == 0:
+        value = float(reward)
+        if not math.isfinite(value):
+            raise ValueError(f"{owner}: reward must be finite, got {value}")
+        return value, None
+    values = np.asarray(reward, dtype=np.float64)
+    if values.shape != (n_readout,) or not np.all(np.isfinite(values)):
+        raise ValueError(f"{owner}: a per-neuron reward needs {n_readout} finite values (one per readout neuron), "
+                         f"got shape {list(values.shape)}")
+    if has_reward_stdp:
+        raise ValueError(f"{owner}: a per-neuron reward is for third-factor projections; this network's "
+                         f"reward-STDP projections take one float")
+    return 0.0, values

@@ -8,13 +8,14 @@ comparison with neuroedge is float32 against float32 or float64 against float64;
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from edge.bench.venvs import cache_venv_dir, clean_env, last_line, run_checked, venv_python
 
 
 class Brian2Error(RuntimeError):
@@ -27,34 +28,15 @@ def _stderr(msg: str) -> None:
 
 def brian2_venv_dir() -> Path:
     """$NEUROEDGE_BRIAN2_VENV, default ~/.cache/neuroedge/brian2-venv."""
-    env = os.environ.get("NEUROEDGE_BRIAN2_VENV")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "neuroedge" / "brian2-venv"
+    return cache_venv_dir("NEUROEDGE_BRIAN2_VENV", "brian2-venv")
 
 
-def _clean_env() -> dict[str, str]:
-    """os.environ without PYTHONPATH/PYTHONHOME, so the venv never sees neuroedge's numpy."""
-    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
 
 
-def _venv_python(venv: Path) -> Path:
-    return venv / "bin" / "python"
 
 
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else "(no output)"
 
 
-def _check(cmd: list[str], what: str, timeout_s: float) -> subprocess.CompletedProcess:
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, env=_clean_env())
-    except subprocess.TimeoutExpired:
-        raise Brian2Error(f"{what} timed out after {timeout_s:.0f} s") from None
-    except OSError as exc:
-        raise Brian2Error(f"{what} could not start: {exc}") from None
-    if proc.returncode != 0:
-        raise Brian2Error(f"{what} failed: {_last_line(proc.stderr or proc.stdout)}")
-    return proc
 
 
 def _brian2_version(python: Path) -> str | None:
@@ -63,7 +45,7 @@ def _brian2_version(python: Path) -> str | None:
         return None
     try:
         proc = subprocess.run([str(python), "-c", "import brian2; print(brian2.__version__)"],
-                              capture_output=True, text=True, timeout=300, env=_clean_env())
+                              capture_output=True, text=True, timeout=300, env=clean_env())
     except (OSError, subprocess.TimeoutExpired):
         return None
     return proc.stdout.strip() if proc.returncode == 0 else None
@@ -81,7 +63,7 @@ def ensure_brian2_venv(log=_stderr) -> Path:
         if shutil.which(tool) is None:
             raise Brian2Error(f"Brian2 cpp_standalone needs '{tool}' on PATH (e.g. apt-get install build-essential)")
     venv = brian2_venv_dir()
-    python = _venv_python(venv)
+    python = venv_python(venv)
     version = _brian2_version(python)
     if version is not None:
         log(f"brian2: reusing {venv} (Brian2 {version})")
@@ -90,9 +72,10 @@ def ensure_brian2_venv(log=_stderr) -> Path:
     if not python.is_file():
         log(f"brian2: creating venv {venv}")
         venv.parent.mkdir(parents=True, exist_ok=True)
-        _check([sys.executable, "-m", "venv", str(venv)], "python -m venv", 300)
+        run_checked([sys.executable, "-m", "venv", str(venv)], "python -m venv", 300, Brian2Error)
     log('brian2: pip install "brian2==2.9.*" "numpy<2.4" (about 20 s)')
-    _check([str(python), "-m", "pip", "install", "--quiet", "brian2==2.9.*", "numpy<2.4"], "pip install brian2", 1800)
+    run_checked([str(python), "-m", "pip", "install", "--quiet", "brian2==2.9.*", "numpy<2.4"], "pip install brian2",
+                1800, Brian2Error)
     version = _brian2_version(python)
     if version is None:
         raise Brian2Error(f"brian2 installed in {venv} but 'import brian2' fails")
@@ -308,7 +291,7 @@ def brian2_wall_s(workload: str, n: int | None, repeats: int = 3, log=_stderr, d
     dtype = _check_dtype(dtype)
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise ValueError(f"brian2_compare: repeats must be an integer >= 1, got {repeats!r}")
-    python = _venv_python(brian2_venv_dir())
+    python = venv_python(brian2_venv_dir())
     if not python.is_file():
         raise Brian2Error(f"no Brian2 venv at {brian2_venv_dir()}; call ensure_brian2_venv() first")
     label = f"{workload} N={params['n']}" if workload == "cuba" else workload
@@ -318,11 +301,11 @@ def brian2_wall_s(workload: str, n: int | None, repeats: int = 3, log=_stderr, d
     log(f"brian2: {label}: {dtype}, building (code generation + g++), then {repeats} runs")
     cmd = [str(python), str(script), str(workdir / "project"), str(repeats), str(result_path)]
     try:
-        proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=3600, env=_clean_env())
+        proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=3600, env=clean_env())
     except subprocess.TimeoutExpired:
         raise Brian2Error(f"brian2 {label} timed out after 3600 s (kept {workdir})") from None
     if proc.returncode != 0 or not result_path.is_file():
-        raise Brian2Error(f"brian2 {label} failed: {_last_line(proc.stderr or proc.stdout)} (kept {workdir})")
+        raise Brian2Error(f"brian2 {label} failed: {last_line(proc.stderr or proc.stdout)} (kept {workdir})")
     result = json.loads(result_path.read_text())
     if result.get("brian2_dtype") != dtype:
         raise Brian2Error(f"brian2 {label} ran in {result.get('brian2_dtype')!r}, not {dtype!r} (kept {workdir})")

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edge.bench.venvs import cache_venv_dir, clean_env, last_line, run_checked, venv_python
 from hw.emulator.lif_reference import lif_run
 
 
@@ -50,42 +51,22 @@ REFRACTORY_NOTE = ("refractory 0 in every Lava case: Lava's PyLifModelBitAcc has
 
 def lava_venv_dir() -> Path:
     """$NEUROEDGE_LAVA_VENV, default ~/.cache/neuroedge/lava-venv."""
-    env = os.environ.get("NEUROEDGE_LAVA_VENV")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "neuroedge" / "lava-venv"
+    return cache_venv_dir("NEUROEDGE_LAVA_VENV", "lava-venv")
 
 
-def _clean_env() -> dict[str, str]:
-    """os.environ without PYTHONPATH/PYTHONHOME, so the venv never sees neuroedge's numpy."""
-    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
 
 
-def _venv_python(venv: Path) -> Path:
-    return venv / "bin" / "python"
 
 
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else "(no output)"
 
 
-def _check(cmd: list[str], what: str, timeout_s: float, stdin: str | None = None) -> subprocess.CompletedProcess:
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, env=_clean_env(),
-                              input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        raise LavaError(f"{what} timed out after {timeout_s:.0f} s") from None
-    except OSError as exc:
-        raise LavaError(f"{what} could not start: {exc}") from None
-    if proc.returncode != 0:
-        raise LavaError(f"{what} failed: {_last_line(proc.stderr or proc.stdout)}")
-    return proc
 
 
 def _is_python310(python: str) -> bool:
     """True when ``python`` runs (a pyenv shim of an unselected version does not) and is 3.10 with venv."""
     try:
         proc = subprocess.run([python, "-c", "import sys, venv; print('%d.%d' % sys.version_info[:2])"],
-                              capture_output=True, text=True, timeout=60, env=_clean_env(),
+                              capture_output=True, text=True, timeout=60, env=clean_env(),
                               stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired):
         return False
@@ -140,7 +121,7 @@ def _lava_version(python: Path) -> str | None:
             "print(m.version('lava-nc'))")
     try:
         proc = subprocess.run([str(python), "-c", code], capture_output=True, text=True, timeout=300,
-                              env=_clean_env(), stdin=subprocess.DEVNULL)
+                              env=clean_env(), stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return proc.stdout.strip() if proc.returncode == 0 else None
@@ -148,7 +129,7 @@ def _lava_version(python: Path) -> str | None:
 
 def lava_available() -> bool:
     """True when the Lava venv exists and imports Lava (never creates it)."""
-    return _lava_version(_venv_python(lava_venv_dir())) is not None
+    return _lava_version(venv_python(lava_venv_dir())) is not None
 
 
 def ensure_lava_venv(log=_stderr) -> Path:
@@ -159,7 +140,7 @@ def ensure_lava_venv(log=_stderr) -> Path:
     that is not a Python 3.10 venv is rebuilt. Progress goes to ``log``; failures raise a one-line LavaError.
     """
     venv = lava_venv_dir()
-    python = _venv_python(venv)
+    python = venv_python(venv)
     version = _lava_version(python)
     if version is not None:
         log(f"lava: reusing {venv} (lava-nc {version})")
@@ -171,10 +152,11 @@ def ensure_lava_venv(log=_stderr) -> Path:
         interpreter = find_python310()
         log(f"lava: creating venv {venv} with {interpreter}")
         venv.parent.mkdir(parents=True, exist_ok=True)
-        _check([interpreter, "-m", "venv", str(venv)], "python3.10 -m venv", 300)
+        run_checked([interpreter, "-m", "venv", str(venv)], "python3.10 -m venv", 300, LavaError)
     pins = " ".join(f'"{r}"' for r in LAVA_REQUIREMENTS)
     log(f"lava: pip install {pins} (about 15 s)")
-    _check([str(python), "-m", "pip", "install", "--quiet", *LAVA_REQUIREMENTS], "pip install lava-nc", 1800)
+    run_checked([str(python), "-m", "pip", "install", "--quiet", *LAVA_REQUIREMENTS], "pip install lava-nc", 1800,
+                LavaError)
     version = _lava_version(python)
     if version is None:
         raise LavaError(f"lava-nc installed in {venv} but 'import lava.proc.lif.models' fails")
@@ -369,14 +351,15 @@ def _jsonable(case: dict) -> dict:
 
 def run_lava(cases: list[dict], timeout_s: float = 1800) -> dict:
     """Run ``cases`` in the existing Lava venv; the parsed JSON of ``lava_script()`` (LavaError on failure)."""
-    python = _venv_python(lava_venv_dir())
+    python = venv_python(lava_venv_dir())
     if not python.is_file():
         raise LavaError(f"no Lava venv at {lava_venv_dir()}; call ensure_lava_venv() first")
     payload = json.dumps({"cases": [_jsonable(c) for c in cases]})
-    proc = _check([str(python), "-c", lava_script()], f"lava ({len(cases)} LIF cases)", timeout_s, stdin=payload)
+    proc = run_checked([str(python), "-c", lava_script()], f"lava ({len(cases)} LIF cases)", timeout_s, LavaError,
+                       stdin=payload)
     lines = [line for line in proc.stdout.splitlines() if line.startswith(RESULT_MARKER)]
     if not lines:
-        raise LavaError(f"lava printed no result: {_last_line(proc.stderr or proc.stdout)}")
+        raise LavaError(f"lava printed no result: {last_line(proc.stderr or proc.stdout)}")
     result = json.loads(lines[-1][len(RESULT_MARKER):])
     if len(result.get("results", ())) != len(cases):
         raise LavaError(f"lava returned {len(result.get('results', ()))} results for {len(cases)} cases")

@@ -33,6 +33,7 @@ from hw.emulator.quantize import (
     COMPARTMENT_MODELS, check_supported, compartment_populations, effective_weight_mv, quantize, weight_mantissa,
 )
 from hw.emulator.state_layout import StateArray, checked, part, scaled, scaled_range, whole
+from snn.backend import parse_reward
 from snn.codes import MODEL_ALIF, MODEL_INTEGRATE_FIRE, P_K_EXC, P_K_INH, RULE_REWARD_STDP, RULE_THIRD_FACTOR
 from snn.compile import NEVER_TICK, compile_network
 from snn.engine.homeostasis import normalise_incoming
@@ -138,25 +139,16 @@ class EmulatorBackend:
         array with reward-STDP projections."""
         net = self.net
         integer = self.discretize
-        if np.ndim(reward) == 0:
-            value = float(reward)
-            if not math.isfinite(value):
-                raise ValueError(f"{self.owner}: reward must be finite, got {value}")
+        value, values = parse_reward(reward, self.n_readout, self._has_reward_stdp, self.owner)
+        if values is None:
             if self._has_third_factor:
                 self._modulator.fill(to_reward_int(value) if integer else value)
             modulated = self._has_third_factor and value != 0.0
         else:
-            values = np.asarray(reward, dtype=np.float64)
-            if values.shape != (self.n_readout,) or not np.all(np.isfinite(values)):
-                raise ValueError(f"{self.owner}: a per-neuron reward needs {self.n_readout} finite values (one per "
-                                 f"readout neuron), got shape {list(values.shape)}")
-            if self._has_reward_stdp:
-                raise ValueError(f"{self.owner}: a per-neuron reward is for third-factor projections; this "
-                                 f"network's reward-STDP projections take one float")
             self._modulator.fill(0)
             self._modulator[net.readout_lo:net.readout_hi] = ([to_reward_int(x) for x in values] if integer
                                                                else values)
-            value, modulated = 0.0, self._has_third_factor and bool(values.any())
+            modulated = self._has_third_factor and bool(values.any())
         dopamine = 0.0
         if self._has_reward_stdp:
             dopamine = value - self.reward_baseline[0]

@@ -165,14 +165,17 @@ def int_lif_vector(cores, p, neurons, counters, spiked_ids, n_spiked):
 
 
 @njit(cache=True)
-def int_lif_scalar(cores, p, neurons, counters, spiked_ids, n_spiked):
+def int_lif_scalar(cores, p, neurons, counters, spiked_ids, n_spiked, adaptive=False):
     """One tick of population p's integer LIF compartments, one compartment at a time (noise draws in id
-    order, strict mode stopping at the first overflow); returns (new spike count, stop)."""
+    order, strict mode stopping at the first overflow); returns (new spike count, stop). ``adaptive``: alif,
+    whose threshold offset theta decays with its 12-bit constant (offset 0) and jumps at a spike, the spike
+    test then v > vth + theta (both currents decay with the exc constant: the reference merges the ports)."""
     lo, hi = cores.lo[p], cores.hi[p]
     vth, v_reset, dv = cores.vth[p], cores.v_reset[p], cores.dv[p]
     du_exc, du_inh, refractory = cores.du_exc[p], cores.du_inh[p], cores.refractory[p]
     bias, noise = cores.bias[p], cores.noise[p]
-    v, u_exc, u_inh, left = neurons.v, neurons.u_exc, neurons.u_inh, neurons.refractory_left
+    d_adapt, jump = cores.d_adapt[p], cores.theta_jump[p]
+    v, u_exc, u_inh, left, theta = neurons.v, neurons.u_exc, neurons.u_inh, neurons.refractory_left, neurons.theta
     activity = counters.activity
     for j in range(lo, hi):
         ue, ui, r = u_exc[j], u_inh[j], left[j]
@@ -188,11 +191,15 @@ def int_lif_scalar(cores, p, neurons, counters, spiked_ids, n_spiked):
             activity[ACT_ACTIVE if (v[j] != 0 or ue != 0 or ui != 0 or bias != 0) else ACT_IDLE] += 1
         u_exc[j] = decay_int(ue, du_exc, np.int64(1))
         u_inh[j] = decay_int(ui, du_inh, np.int64(1))
-        if v_new > vth:
+        th = decay_int(theta[j], d_adapt, np.int64(0)) if adaptive else np.int64(0)
+        if v_new > vth + th:
             v_new = v_reset
             left[j] = refractory
+            th += jump
             spiked_ids[n_spiked] = j
             n_spiked += 1
+        if adaptive:
+            theta[j] = th
         v[j] = v_new
     return n_spiked, False
 
@@ -261,44 +268,6 @@ def int_integrate_fire(cores, p, neurons, counters, spiked_ids, n_spiked):
             v_new -= vth
             spiked_ids[n_spiked] = j
             n_spiked += 1
-        v[j] = v_new
-    return n_spiked, False
-
-
-@njit(cache=True)
-def int_alif_update(cores, p, neurons, counters, spiked_ids, n_spiked):
-    """One tick of an integer adaptive-threshold LIF population: the LIF update (both currents decay with the
-    exc constant: the reference merges the ports), the threshold offset theta decays with its 12-bit
-    constant (offset 0), spike iff v > vth + theta, then reset, refractory and theta += jump."""
-    lo, hi = cores.lo[p], cores.hi[p]
-    vth, v_reset, dv = cores.vth[p], cores.v_reset[p], cores.dv[p]
-    du_exc, du_inh, refractory = cores.du_exc[p], cores.du_inh[p], cores.refractory[p]
-    d_adapt, jump = cores.d_adapt[p], cores.theta_jump[p]
-    bias, noise = cores.bias[p], cores.noise[p]
-    v, u_exc, u_inh, left, theta = neurons.v, neurons.u_exc, neurons.u_inh, neurons.refractory_left, neurons.theta
-    activity = counters.activity
-    for j in range(lo, hi):
-        ue, ui, r = u_exc[j], u_inh[j], left[j]
-        if r > 0:
-            v_new = v_reset
-            left[j] = r - 1
-            activity[ACT_IDLE] += 1
-        else:
-            x = decay_int(v[j] + _noise(noise, neurons.rng_state), dv, np.int64(0)) + ue + ui + bias
-            v_new = saturate_voltage(x)
-            if v_new != x and _count_overflow(counters, p, j, VAR_V, x, VOLTAGE_LIMIT):
-                return n_spiked, True
-            activity[ACT_ACTIVE if (v[j] != 0 or ue != 0 or ui != 0 or bias != 0) else ACT_IDLE] += 1
-        u_exc[j] = decay_int(ue, du_exc, np.int64(1))
-        u_inh[j] = decay_int(ui, du_inh, np.int64(1))
-        th = decay_int(theta[j], d_adapt, np.int64(0))
-        if v_new > vth + th:
-            v_new = v_reset
-            left[j] = refractory
-            th += jump
-            spiked_ids[n_spiked] = j
-            n_spiked += 1
-        theta[j] = th
         v[j] = v_new
     return n_spiked, False
 
@@ -373,7 +342,7 @@ def run_int_ticks(t_first, n_ticks, io, cores, neurons, wiring, w_exp, w_mant, r
             elif model == MODEL_INTEGRATE_FIRE:
                 n_spiked, stop = int_integrate_fire(cores, p, neurons, counters, spiked_ids, n_spiked)
             elif model == MODEL_ALIF:
-                n_spiked, stop = int_alif_update(cores, p, neurons, counters, spiked_ids, n_spiked)
+                n_spiked, stop = int_lif_scalar(cores, p, neurons, counters, spiked_ids, n_spiked, True)
             if stop:
                 return k, n_out, True
             if model != MODEL_INPUT:

@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from snn.backend import parse_reward
 from snn.compile import NEVER_TICK, CompiledNetwork, compile_network
 from snn.engine.kernel import (
     FLAG_BLOCK_BYTES, Block, Delays, Neurons, Populations, Projections, ShortTerm, Synapses, Traces, all_finite, run_ticks,
@@ -133,20 +134,11 @@ class NumbaBackend:
         reward for reward STDP, whether any third factor is non-zero). ValueError on a non-finite reward, a
         wrongly sized array, or an array with reward-STDP projections (they take one global dopamine)."""
         net = self.net
-        if np.ndim(reward) == 0:
-            value = float(reward)
-            if not math.isfinite(value):
-                raise ValueError(f"numba backend: reward must be finite, got {value}")
+        value, values = parse_reward(reward, self.n_readout, self._has_reward_stdp, "numba backend")
+        if values is None:
             if self._has_third_factor:
                 self._modulator.fill(value)
             return value, self._has_third_factor and value != 0.0
-        values = np.asarray(reward, dtype=np.float64)
-        if values.shape != (self.n_readout,) or not np.all(np.isfinite(values)):
-            raise ValueError(f"numba backend: a per-neuron reward needs {self.n_readout} finite values (one per "
-                             f"readout neuron), got shape {list(values.shape)}")
-        if self._has_reward_stdp:
-            raise ValueError("numba backend: a per-neuron reward is for third-factor projections; this network's "
-                             "reward-STDP projections take one float")
         self._modulator.fill(0.0)
         self._modulator[net.readout_lo:net.readout_hi] = values
         return 0.0, self._has_third_factor and bool(values.any())

@@ -13,6 +13,7 @@ import pytest
 
 from edge.bench import brian2_compare as bc
 from edge.bench.engine import compare_brian2, merge_brian2
+from edge.bench.venvs import last_line
 
 
 def _params(script: str) -> dict:
@@ -152,8 +153,8 @@ def test_wall_s_failure_is_one_line_error(monkeypatch, tmp_path):
 
 
 def test_last_line():
-    assert bc._last_line("a\nERROR: no such thing\n\n") == "ERROR: no such thing"
-    assert bc._last_line("") == "(no output)"
+    assert last_line("a\nERROR: no such thing\n\n") == "ERROR: no such thing"
+    assert last_line("") == "(no output)"
 
 
 # --- the speed-up: edge.bench.engine.merge_brian2 / compare_brian2, without Brian2 ------------------------
