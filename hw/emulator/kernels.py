@@ -61,10 +61,13 @@ Cores = namedtuple("Cores", "model lo hi vth v_reset dv du_exc du_inh refractory
 """Per population: model code, global id range [lo, hi), integer threshold, reset, decays, refractory ticks;
 alif: the threshold offset's 12-bit decay and its jump per spike; the bias added to v every tick and the
 amplitude of its uniform membrane noise (hw.emulator.quantize)."""
+FLAG_BLOCK = 32
+"""Spike flags tested at once by int_lif_vector's scan (four 64-bit words); ``fired`` is padded to a multiple."""
+
 IntNeurons = namedtuple("IntNeurons", "v u_exc u_inh refractory_left poisson_p rng_state theta fired")
 """Per neuron (int64): voltage and currents (integer units from rest), refractory ticks left, Poisson p * 2**32;
-the core's xorshift state (uint64 [1]); alif's threshold offset (integer units); scratch spike flags (uint8)
-of the vectorised LIF update."""
+the core's xorshift state (uint64 [1]); alif's threshold offset (integer units); scratch spike flags (uint8,
+padded to a multiple of FLAG_BLOCK, zero between updates) of the vectorised LIF update."""
 FloatNeurons = namedtuple("FloatNeurons", "params v_mv g_exc_mv g_inh_mv refractory_left next_tick log_keep rng_state "
                                            "adaptation")
 """Float mode: per-population parameter rows (snn.codes) and per-neuron state in mV, the Poisson schedule, the
@@ -156,11 +159,17 @@ def int_lif_vector(cores, p, neurons, counters, spiked_ids, n_spiked):
     counters.activity[ACT_IDLE] += (hi - lo) - active
     counters.overflows[p, OVF_VOLTAGE] += saturated
     refractory = cores.refractory[p]
-    for j in range(np.uint64(lo), np.uint64(hi)):
-        if fired[j]:
-            left[j] = refractory
-            spiked_ids[n_spiked] = j
-            n_spiked += 1
+    words = fired.view(np.uint64)
+    w, w_end = lo // FLAG_BLOCK * (FLAG_BLOCK // 8), -(-hi // FLAG_BLOCK) * (FLAG_BLOCK // 8)
+    while w < w_end:  # flags outside lo..hi-1 are zero: each is cleared here when read
+        if (words[w] | words[w + 1] | words[w + 2] | words[w + 3]) != 0:
+            for j in range(w * 8, w * 8 + FLAG_BLOCK):
+                if fired[j]:
+                    fired[j] = 0
+                    left[j] = refractory
+                    spiked_ids[n_spiked] = j
+                    n_spiked += 1
+        w += FLAG_BLOCK // 8
     return n_spiked
 
 
