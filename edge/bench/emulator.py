@@ -9,16 +9,17 @@ Each figure is measured here, never copied (the JSON's last line carries exactly
 - ``w2_count_corr``: W2's feed-forward part (784 inputs -> 400 LIF, plasticity off) for 10 s, the same input
   spikes (drawn once at W2's rates) on both back ends: Pearson correlation of the per-neuron spike counts;
 - ``tracking_on_target_learning`` / ``tracking_on_target_frozen``: the tracking task learned on the emulator
-  from random weights, and frozen, as ``bench tracking`` scores it (median of the seeds, final window);
+  from random weights, and frozen, by ``bench tracking``'s protocol (median of the seeds, final window);
 - ``tracking_deployed_loss``: weights learned on numba, run frozen on numba and on the emulator: the
   on-target fraction the deployment loses (median over seeds);
 - ``fsdd_accuracy_numba`` / ``fsdd_accuracy_emulator``: the word network trained on numba, its test-split
   accuracy on numba and deployed to the emulator;
 - ``memory_recall``: label accuracy of the hippocampal recall network on the emulator at load 0.1, degraded cues;
 - ``w1_wall_ratio``: W1 N = 4 000, 1 s, wall time on the integer emulator over ``numba?dtype=float32``'s;
-- ``tracking_realtime_factor``: simulated over wall seconds of the on-chip learning runs (one process, scene
-  and encoder included); ``tracking_energy_j_per_s``: the tracking network replaying a recording on the
-  emulator, the energy model's joules per second of sensor time;
+- ``tracking_realtime_factor``: ``bench tracking``'s real-time factor of those runs (simulated seconds of all
+  runs per wall second, 2 worker processes, scene and encoder included; ``..._per_process`` beside it, as
+  ``bench tracking`` reports both); ``tracking_energy_j_per_s``: the tracking network replaying a recording on
+  the emulator, the energy model's joules per second of sensor time;
 - with ``--compare lava``: ``lava_bit_exact``, ``lava_cases`` (edge.bench.lava_compare).
 
 A part the emulator cannot run yet gives None for its keys and a line on stderr saying why.
@@ -91,32 +92,28 @@ def w2_feedforward_counts(url: str, seed: int = 42) -> np.ndarray:
 
 
 def tracking_figures(seeds: int, sim_seconds: float, final_s: float, log: Callable[[str], None]) -> dict:
-    """On-target learning / frozen on the emulator, the loss of numba-learned weights deployed to it, and the
-    real-time factor of the on-chip learning runs (simulated over wall seconds, one process, the scene and
-    encoder included)."""
-    from edge.bench.tracking import run_one
+    """The tracking task on the emulator by ``bench tracking``'s protocol (edge.bench.tracking: every seed
+    learning and frozen in a pool of 2 worker processes; on-target medians over the seeds' final window, the
+    real-time factor as simulated seconds of all runs per wall second, and per process), and the loss of
+    numba-learned weights deployed frozen to the emulator (median over seeds)."""
+    from edge.bench.tracking import run_one, tracking_benchmark
     from edge.config import BackendConfig, Config
-
-    def final(result: dict) -> float:
-        return float(result["curve"][-int(final_s):].mean())
 
     base = Config()
     on_chip = replace(base, backend=BackendConfig(EMULATOR))
-    learning, frozen, loss, wall_s = [], [], [], 0.0
+    summary = tracking_benchmark(on_chip, seeds, sim_seconds, final_s, jobs=2)["summary"]
+    loss = []
     for seed in range(seeds):
-        learned_on_chip = run_one(on_chip, seed, "learning", sim_seconds)
-        learning.append(final(learned_on_chip))
-        wall_s += learned_on_chip["wall_s"]
-        frozen.append(final(run_one(on_chip, seed, "frozen", sim_seconds)))
         learned = run_one(base, seed, "learning", sim_seconds)["weights"]
-        deployed = [final(_run_with_weights(cfg, seed, sim_seconds, learned)) for cfg in (base, on_chip)]
+        deployed = [float(_run_with_weights(cfg, seed, sim_seconds, learned)["curve"][-int(final_s):].mean())
+                    for cfg in (base, on_chip)]
         loss.append(deployed[0] - deployed[1])
-        log(f"bench emulator: tracking seed {seed}: learning {learning[-1]:.3f}, frozen {frozen[-1]:.3f}, "
-            f"deployed numba {deployed[0]:.3f} -> emulator {deployed[1]:.3f}")
-    return {"tracking_on_target_learning": round(float(np.median(learning)), 4),
-            "tracking_on_target_frozen": round(float(np.median(frozen)), 4),
+        log(f"bench emulator: tracking seed {seed}: deployed numba {deployed[0]:.3f} -> emulator {deployed[1]:.3f}")
+    return {"tracking_on_target_learning": summary["on_target_learning"],
+            "tracking_on_target_frozen": summary["on_target_frozen"],
             "tracking_deployed_loss": round(float(np.median(loss)), 4),
-            "tracking_realtime_factor": round(seeds * sim_seconds / wall_s, 1)}
+            "tracking_realtime_factor": summary["realtime_factor"],
+            "tracking_realtime_factor_per_process": summary["realtime_factor_per_process"]}
 
 
 def _run_with_weights(config, seed: int, sim_seconds: float, weights: np.ndarray) -> dict:
@@ -204,7 +201,7 @@ def emulator_benchmark(recording: str, seeds: int = 5, sim_seconds: float = 120.
         return {"w2_count_corr": round(float(np.corrcoef(a, b)[0, 1]), 4)}
     part(("w2_count_corr",), w2)
     part(("tracking_on_target_learning", "tracking_on_target_frozen", "tracking_deployed_loss",
-          "tracking_realtime_factor"),
+          "tracking_realtime_factor", "tracking_realtime_factor_per_process"),
          lambda: tracking_figures(seeds, sim_seconds, final_s, log))
     part(("fsdd_accuracy_numba", "fsdd_accuracy_emulator"), lambda: fsdd_figures(fsdd_epochs, 0, log))
     part(("memory_recall",), lambda: {"memory_recall": memory_recall_on_emulator(log)})
