@@ -1,6 +1,7 @@
 """Guards of README "The core emulator": the tracking task is learned on-chip (integer learning) from random
 weights far above frozen, and because of the reward (inverted, it is not); numba-learned weights deployed to
-the integer core keep their on-target fraction; float mode equals numba on W1. Short runs with fixed seeds."""
+the integer core keep their on-target fraction; float mode equals numba on W1; the built-in networks map onto
+the stated number of cores. Short runs with fixed seeds."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -57,3 +58,14 @@ def test_float_mode_equals_numba_on_w1():
         backend.step(SpikeFrames.empty(1000), 0.0)
         states.append(backend.read("population/neurons/v_mv"))
     np.testing.assert_allclose(states[1], states[0], rtol=1e-6, atol=0)
+
+
+def test_built_in_networks_map_onto_the_stated_number_of_loihi_cores():
+    from edge.cores import load_net
+    from hw.emulator.mapping import map_network
+    from hw.emulator.profile import LOIHI
+
+    cores = {name: map_network(load_net(name), LOIHI) for name in ("tracking", "w1", "w2", "word", "memory")}
+    assert all(report.fits for report in cores.values())
+    assert {name: report.cores for name, report in cores.items()} == {
+        "tracking": 1, "w1": 9, "w2": 11, "word": 1, "memory": 57}
