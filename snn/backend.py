@@ -73,3 +73,14 @@ def parse_reward(reward, n_readout: int, has_reward_stdp: bool, owner: str) -> t
         raise ValueError(f"{owner}: a per-neuron reward is for third-factor projections; this network's "
                          f"reward-STDP projections take one float")
     return 0.0, values
+
+
+def reward_dopamine(reward: float, baseline: np.ndarray, learning: bool, n_ticks: int, dt_ms: float,
+                    tau_baseline_ms: float) -> float:
+    """Reward STDP's dopamine for a block: ``reward`` minus the running baseline (``baseline[0]``), which,
+    while learning, moves towards the reward with time constant ``tau_baseline_ms`` over the block's
+    ``n_ticks`` ticks of ``dt_ms`` (updated in place)."""
+    dopamine = float(reward) - baseline[0]
+    if learning:
+        baseline[0] += (1.0 - math.exp(-n_ticks * dt_ms / tau_baseline_ms)) * dopamine
+    return dopamine

@@ -105,7 +105,7 @@ def tracking_figures(seeds: int, sim_seconds: float, final_s: float, log: Callab
     loss = []
     for seed in range(seeds):
         learned = run_one(base, seed, "learning", sim_seconds)["weights"]
-        deployed = [float(_run_with_weights(cfg, seed, sim_seconds, learned)["curve"][-int(final_s):].mean())
+        deployed = [float(run_one(cfg, seed, "frozen", sim_seconds, initial=learned)["curve"][-int(final_s):].mean())
                     for cfg in (base, on_chip)]
         loss.append(deployed[0] - deployed[1])
         log(f"bench emulator: tracking seed {seed}: deployed numba {deployed[0]:.3f} -> emulator {deployed[1]:.3f}")
@@ -114,23 +114,6 @@ def tracking_figures(seeds: int, sim_seconds: float, final_s: float, log: Callab
             "tracking_deployed_loss": round(float(np.median(loss)), 4),
             "tracking_realtime_factor": summary["realtime_factor"],
             "tracking_realtime_factor_per_process": summary["realtime_factor_per_process"]}
-
-
-def _run_with_weights(config, seed: int, sim_seconds: float, weights: np.ndarray) -> dict:
-    """A frozen closed-loop run starting from ``weights`` (spec order), scored like bench tracking."""
-    from edge.pipeline import build_pipeline
-
-    run = config.run
-    pipeline = build_pipeline(config, seed=seed, learning=False, initial_weights=weights)
-    blocks_per_s = round(1e6 / (run.dt_us * run.block_ticks))
-    curve = np.zeros(int(sim_seconds))
-    for second in range(int(sim_seconds)):
-        hits = 0
-        for _ in range(blocks_per_s):
-            pipeline.step()
-            hits += round(pipeline.last_score["on_target"] * run.block_ticks)
-        curve[second] = hits / (blocks_per_s * run.block_ticks)
-    return {"curve": curve}
 
 
 def fsdd_figures(epochs: int, seed: int, log: Callable[[str], None]) -> dict:

@@ -38,12 +38,13 @@ def w_key(w_mv: float) -> str:
     return f"{w_mv:g}"
 
 
-def run_one(config: Config, seed: int, mode: str, sim_seconds: float, reference_w_mv: float | None = None) -> dict:
+def run_one(config: Config, seed: int, mode: str, sim_seconds: float, reference_w_mv: float | None = None,
+            initial: np.ndarray | None = None) -> dict:
     """Closed-loop run of one seed and mode; on-target fraction per simulated second and the final weights.
 
-    ``reference_w_mv`` (mode "reference" only) overrides the config's ``network.reference_w_mv``."""
+    ``reference_w_mv`` (mode "reference" only) overrides the config's ``network.reference_w_mv``; ``initial``
+    (spec order, mV) starts from those weights instead of the config's."""
     run = config.run
-    initial = None
     if mode == "reference":
         net = config.network if reference_w_mv is None else replace(config.network, reference_w_mv=reference_w_mv)
         initial = reference_weights(net, config.encoder.grid_w, config.encoder.grid_h)

@@ -16,7 +16,6 @@ with it.
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
@@ -33,7 +32,7 @@ from hw.emulator.quantize import (
     COMPARTMENT_MODELS, check_supported, compartment_populations, effective_weight_mv, quantize, weight_mantissa,
 )
 from hw.emulator.state_layout import StateArray, checked, part, scaled, scaled_range, whole
-from snn.backend import parse_reward
+from snn.backend import parse_reward, reward_dopamine
 from snn.codes import MODEL_ALIF, MODEL_INTEGRATE_FIRE, P_K_EXC, P_K_INH, RULE_REWARD_STDP, RULE_THIRD_FACTOR
 from snn.compile import NEVER_TICK, compile_network
 from snn.engine.homeostasis import normalise_incoming
@@ -151,9 +150,8 @@ class EmulatorBackend:
             modulated = self._has_third_factor and bool(values.any())
         dopamine = 0.0
         if self._has_reward_stdp:
-            dopamine = value - self.reward_baseline[0]
-            if self.learning:
-                self.reward_baseline[0] += (1.0 - math.exp(-n_ticks * net.dt_ms / net.baseline_tau_ms)) * dopamine
+            dopamine = reward_dopamine(value, self.reward_baseline, self.learning, n_ticks, net.dt_ms,
+                                       net.baseline_tau_ms)
         self._dopamine, self._modulated = dopamine, modulated
 
     def step(self, inputs: SpikeFrames, reward) -> SpikeFrames:

@@ -11,11 +11,10 @@ spike times, RNG), which other back ends ignore. Float state is float64 (the def
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
-from snn.backend import parse_reward
+from snn.backend import parse_reward, reward_dopamine
 from snn.compile import NEVER_TICK, CompiledNetwork, compile_network
 from snn.engine.kernel import (
     FLAG_BLOCK_BYTES, Block, Delays, Neurons, Populations, Projections, ShortTerm, Synapses, Traces, all_finite, run_ticks,
@@ -155,10 +154,8 @@ class NumbaBackend:
         n_ticks = inputs.n_ticks
         dopamine = 0.0
         if net.baseline_tau_ms is not None:
-            baseline = self.reward_baseline
-            dopamine = float(reward) - baseline[0]
-            if self.learning:
-                baseline[0] += (1.0 - math.exp(-n_ticks * net.dt_ms / net.baseline_tau_ms)) * dopamine
+            dopamine = reward_dopamine(reward, self.reward_baseline, self.learning, n_ticks, net.dt_ms,
+                                       net.baseline_tau_ms)
         out_ptr = np.zeros(n_ticks + 1, dtype=np.int64)
         done = n_out = 0
         while done < n_ticks:
