@@ -21,7 +21,7 @@ import numpy as np
 
 from hw.emulator.kernels import (
     ACT_ACTIVE, ACT_IDLE, ACT_LEARN, ACT_SPIKES, ACT_SYNOPS, CURRENT_LIMIT, N_ACTIVITY, OVF_CURRENT, OVF_VOLTAGE,
-    VOLTAGE_LIMIT, FLAG_BLOCK, Cores, Counters, FloatLearning, FloatNeurons, IntNeurons, Io, Wiring, run_float_ticks,
+    VOLTAGE_LIMIT, Cores, Counters, FloatLearning, FloatNeurons, IntNeurons, Io, Wiring, run_float_ticks,
     run_int_ticks,
 )
 from hw.emulator.learning import (
@@ -95,11 +95,11 @@ class EmulatorBackend:
             self.q = q
             self.cores = Cores(net.pop_model, net.pop_lo, net.pop_hi, q.vth, q.v_reset, q.dv, q.du_exc, q.du_inh,
                                q.refractory, q.d_adapt, q.theta_jump, q.bias, q.noise)
-            self.neurons = IntNeurons(q.v_init.copy(), np.zeros(n, np.int64), np.zeros(n, np.int64),
-                                      np.zeros(n, np.int64), q.poisson_p, self.rng_state, np.zeros(n, np.int64),
-                                      np.zeros(-(-n // FLAG_BLOCK) * FLAG_BLOCK, np.uint8))
+            self.neurons = IntNeurons(q.v_init.astype(np.int32), np.zeros(n, np.int32), np.zeros(n, np.int32),
+                                      np.zeros(n, np.int32), q.poisson_p, self.rng_state, np.zeros(n, np.int64),
+                                      np.zeros(n, np.uint8))
             self.w_mant = q.w_mant.copy()
-            self.rings = (np.zeros((slots, n), np.int64), np.zeros((slots, n), np.int64))
+            self.rings = (np.zeros((slots, n), np.int32), np.zeros((slots, n), np.int32))
             self.traces = (np.zeros(n, np.int64), np.zeros(n, np.int64))
             self.tag = np.zeros(net.n_synapses, np.int64)
             self._acc = np.zeros(net.n_synapses, np.int64)

@@ -31,7 +31,8 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from hw.emulator.fixed_point import DECAY_SHIFT, decay_int, dendritic_input, saturate_voltage, wrap_current
+from hw.emulator.fixed_point import decay_int, dendritic_input, saturate_voltage, wrap_current
+from hw.emulator.lanes import COUNT_BITS, LANES, lif_lanes
 from hw.emulator.learning import (
     bump_trace, int_decay_traces, int_post_plasticity, int_pre_plasticity, int_tag_tick,
 )
@@ -61,13 +62,12 @@ Cores = namedtuple("Cores", "model lo hi vth v_reset dv du_exc du_inh refractory
 """Per population: model code, global id range [lo, hi), integer threshold, reset, decays, refractory ticks;
 alif: the threshold offset's 12-bit decay and its jump per spike; the bias added to v every tick and the
 amplitude of its uniform membrane noise (hw.emulator.quantize)."""
-FLAG_BLOCK = 32
-"""Spike flags tested at once by int_lif_vector's scan (four 64-bit words); ``fired`` is padded to a multiple."""
 
 IntNeurons = namedtuple("IntNeurons", "v u_exc u_inh refractory_left poisson_p rng_state theta fired")
-"""Per neuron (int64): voltage and currents (integer units from rest), refractory ticks left, Poisson p * 2**32;
+"""Per neuron: voltage and currents (int32 holding 24-bit values, integer units from rest), refractory ticks
+left (int32), Poisson p * 2**32 (int64);
 the core's xorshift state (uint64 [1]); alif's threshold offset (integer units); scratch spike flags (uint8,
-padded to a multiple of FLAG_BLOCK, zero between updates) of the vectorised LIF update."""
+zero between updates) of the vectorised LIF update."""
 FloatNeurons = namedtuple("FloatNeurons", "params v_mv g_exc_mv g_inh_mv refractory_left next_tick log_keep rng_state "
                                            "adaptation")
 """Float mode: per-population parameter rows (snn.codes) and per-neuron state in mV, the Poisson schedule, the
@@ -86,21 +86,27 @@ Counters = namedtuple("Counters", "activity overflows fault strict")
 @njit(cache=True)
 def _count_overflow(counters, p, j, var, value, limit):
     """Count an overflow of population p; in strict mode record it in ``fault`` and return True (stop)."""
-    counters.overflows[p, OVF_VOLTAGE if var == VAR_V else OVF_CURRENT] += 1
-    if counters.strict and counters.fault[0] < 0:
-        counters.fault[0], counters.fault[1], counters.fault[2] = p, j, var
-        counters.fault[3], counters.fault[4] = value, limit
-    return counters.strict
+    return _record_overflow(counters.overflows, counters.fault, counters.strict, p, j, var, value, limit)
 
 
 @njit(cache=True)
-def _add_current(u, j, value, p, var, counters):
+def _record_overflow(overflows, fault, strict, p, j, var, value, limit):
+    """_count_overflow on the counters' arrays (the hot paths pass arrays, not the tuple: see run_int_ticks)."""
+    overflows[p, OVF_VOLTAGE if var == VAR_V else OVF_CURRENT] += 1
+    if strict and fault[0] < 0:
+        fault[0], fault[1], fault[2] = p, j, var
+        fault[3], fault[4] = value, limit
+    return strict
+
+
+@njit(cache=True, inline="always")
+def _add_current(u, j, value, p, var, overflows, fault, strict):
     """u[j] <- wrap_current(u[j] + value), counting a wrap; True when strict mode must stop."""
     x = u[j] + value
     y = wrap_current(x)
     u[j] = y
     if y != x:
-        return _count_overflow(counters, p, j, var, x, CURRENT_LIMIT)
+        return _record_overflow(overflows, fault, strict, p, j, var, x, CURRENT_LIMIT)
     return False
 
 
@@ -112,64 +118,63 @@ def _noise(amplitude, rng_state):
     return np.int64((next_u64(rng_state) >> np.uint64(11)) % np.uint64(2 * amplitude + 1)) - amplitude
 
 
-@njit(cache=True)
-def int_lif_update(cores, p, neurons, counters, spiked_ids, n_spiked):
-    """One tick of population p's integer LIF compartments (see the module docstring); returns (new spike
-    count, stop) where stop is True on a strict-mode overflow. Without noise and outside strict mode it takes
-    the branch-free path (int_lif_vector, the same arithmetic), which vectorises."""
-    if cores.noise[p] == 0 and not counters.strict:
-        return int_lif_vector(cores, p, neurons, counters, spiked_ids, n_spiked), False
-    return int_lif_scalar(cores, p, neurons, counters, spiked_ids, n_spiked)
-
-
 @njit(cache=True, inline="always")
-def _decay_select(x, keep):
-    """decay_int without a branch: sign(x) * ((|x| * keep) >> 12), as a select (so loops vectorise)."""
-    m = (np.abs(x) * keep) >> DECAY_SHIFT
-    return m if x >= 0 else -m
+def _decay_exact(x, keep_fraction):
+    """decay_int as one binary64 product: keep_fraction = (4096 - d - offset) / 4096 is a dyadic number, |x| <
+    2**25, so x * keep_fraction (< 2**37) is exact, and the conversion back truncates toward zero, which is
+    sign(x) * ((|x| * keep) >> 12). Three vector instructions where the integer form needs abs, multiply,
+    shift, negate and select (tests/hw check it against decay_int)."""
+    return np.int64(np.float64(x) * keep_fraction)
 
 
-@njit(cache=True)
-def int_lif_vector(cores, p, neurons, counters, spiked_ids, n_spiked):
-    """int_lif_scalar's arithmetic in two passes: a branch-free update of every compartment writing spike
-    flags, voltage saturations and activity as sums, then the flagged compartments reset in id order."""
-    lo, hi = cores.lo[p], cores.hi[p]
-    vth, v_reset, bias = cores.vth[p], cores.v_reset[p], cores.bias[p]
-    keep_v = np.int64(4096) - cores.dv[p]
-    keep_e = np.int64(4096) - cores.du_exc[p] - 1
-    keep_i = np.int64(4096) - cores.du_inh[p] - 1
-    v, u_exc, u_inh, left, fired = neurons.v, neurons.u_exc, neurons.u_inh, neurons.refractory_left, neurons.fired
+@njit(cache=True, _nrt=False)
+def int_lif_vector(p, lo, hi, vth, v_reset, bias, dv, du_exc, du_inh, refractory, v, u_exc, u_inh, left, fired,
+                   activity, overflows, spiked_ids, n_spiked):
+    """int_lif_scalar's arithmetic (no noise, not strict) for compartments lo..hi-1 of population p: blocks of
+    LANES (16) through hw.emulator.lanes.lif_lanes, the rest one by one; spikers are reset and made refractory in id
+    order, voltage saturations and active updates counted. Returns the new spike count. Plain arrays and
+    scalars, and no reference counting (``_nrt=False``: it allocates nothing): each array argument of a call
+    is otherwise reference-counted, atomically, at every call."""
+    keep_v, keep_e, keep_i = 4096 - dv, 4095 - du_exc, 4095 - du_inh
     top = np.int64(VOLTAGE_LIMIT)
+    count_mask = (1 << COUNT_BITS) - 1
     saturated = active = 0
-    for j in range(np.uint64(lo), np.uint64(hi)):  # unsigned: no negative-index wrap, so the loop vectorises
-        ue, ui, r = u_exc[j], u_inh[j], left[j]
-        free = r <= 0
-        x = _decay_select(v[j], keep_v) + ue + ui + bias
-        clipped = min(max(x, -top), top)
-        saturated += 1 if (free and clipped != x) else 0
-        active += 1 if (free and (v[j] != 0 or ue != 0 or ui != 0 or bias != 0)) else 0
-        v_new = clipped if free else v_reset
-        left[j] = 0 if free else r - 1
-        u_exc[j] = _decay_select(ue, keep_e)
-        u_inh[j] = _decay_select(ui, keep_i)
-        spike = v_new > vth
-        fired[j] = 1 if spike else 0
-        v[j] = v_reset if spike else v_new
-    counters.activity[ACT_ACTIVE] += active
-    counters.activity[ACT_IDLE] += (hi - lo) - active
-    counters.overflows[p, OVF_VOLTAGE] += saturated
-    refractory = cores.refractory[p]
-    words = fired.view(np.uint64)
-    w, w_end = lo // FLAG_BLOCK * (FLAG_BLOCK // 8), -(-hi // FLAG_BLOCK) * (FLAG_BLOCK // 8)
-    while w < w_end:  # flags outside lo..hi-1 are zero: each is cleared here when read
-        if (words[w] | words[w + 1] | words[w + 2] | words[w + 3]) != 0:
-            for j in range(w * 8, w * 8 + FLAG_BLOCK):
-                if fired[j]:
-                    fired[j] = 0
-                    left[j] = refractory
-                    spiked_ids[n_spiked] = j
+    j = lo
+    while j + LANES <= hi:
+        packed = lif_lanes(j, v, u_exc, u_inh, left, fired, np.float32(keep_v), np.float32(keep_e),
+                           np.float32(keep_i), np.int32(bias), np.int32(vth), np.int32(v_reset), np.int32(top))
+        active += packed & count_mask
+        saturated += (packed >> COUNT_BITS) & count_mask
+        if packed >> (2 * COUNT_BITS):
+            for k in range(j, j + LANES):
+                if fired[k]:
+                    fired[k] = 0
+                    left[k] = refractory
+                    spiked_ids[n_spiked] = k
                     n_spiked += 1
-        w += FLAG_BLOCK // 8
+        j += LANES
+    for k in range(j, hi):
+        vk, ue, ui, r = np.int64(v[k]), np.int64(u_exc[k]), np.int64(u_inh[k]), left[k]
+        u_exc[k] = _decay_exact(ue, keep_e / 4096.0)
+        u_inh[k] = _decay_exact(ui, keep_i / 4096.0)
+        if r > 0:
+            v[k] = v_reset
+            left[k] = r - 1
+        else:
+            x = _decay_exact(vk, keep_v / 4096.0) + ue + ui + bias
+            clipped = min(max(x, -top), top)
+            saturated += 1 if clipped != x else 0
+            active += 1 if (bias != 0 or (vk | ue | ui) != 0) else 0
+            v[k] = clipped
+            left[k] = 0
+        if v[k] > vth:
+            v[k] = v_reset
+            left[k] = refractory
+            spiked_ids[n_spiked] = k
+            n_spiked += 1
+    activity[ACT_ACTIVE] += active
+    activity[ACT_IDLE] += (hi - lo) - active
+    overflows[p, OVF_VOLTAGE] += saturated
     return n_spiked
 
 
@@ -224,37 +229,37 @@ def int_poisson(lo, hi, poisson_p, rng_state, activity, spiked_ids, n_spiked):
     return n_spiked
 
 
-@njit(cache=True)
-def int_deliver(wiring, w_exp, w_mant, c, tick, spiked_ids, n_spiked, neurons, ring_exc, ring_inh, counters, rules,
-                lrn):
-    """Projection c's spikes of this tick: dendritic_input(w_mant, exponent) into the post's current (delay 0)
-    or its ring slot, wrapped, then each spike's presynaptic half of the projection's rule (hw.emulator.learning);
-    True on a strict-mode overflow."""
-    pre_lo, pre_hi, p = wiring.pre_lo[c], wiring.pre_hi[c], wiring.post_pop[c]
-    d, exponent, row0 = wiring.delay[c], w_exp[c], wiring.row_off[c]
-    inh = wiring.port[c] == 1
-    var = VAR_U_INH if inh else VAR_U_EXC
-    if d == 0:
-        target = neurons.u_inh if inh else neurons.u_exc
-    else:
-        slot = (tick + d) % ring_exc.shape[0]
-        target = ring_inh[slot] if inh else ring_exc[slot]
-    row_ptr, syn_post = wiring.row_ptr, wiring.syn_post
-    plastic = rules.rule[c] != RULE_NONE
+@njit(cache=True, _nrt=False)
+def int_deliver(p, var, exponent, pre_lo, pre_hi, row0, target, row_ptr, syn_post, w_mant, spiked_ids, n_spiked,
+                activity, overflows, fault, strict):
+    """One projection's spikes of this tick (presynaptic ids pre_lo..pre_hi-1, CSR rows from row0, target
+    population p): dendritic_input(w_mant, exponent) into ``target`` (the post's current for delay 0, else its
+    ring slot), wrapped; True on a strict-mode overflow. The presynaptic half of its rule is the caller's."""
     for q in range(n_spiked):
         i = spiked_ids[q]
         if i < pre_lo or i >= pre_hi:
             continue
         r = row0 + i - pre_lo
-        counters.activity[ACT_SYNOPS] += row_ptr[r + 1] - row_ptr[r]
-        for s in range(row_ptr[r], row_ptr[r + 1]):
-            j = syn_post[s]
-            if _add_current(target, j, dendritic_input(w_mant[s], exponent), p, var, counters):
+        activity[ACT_SYNOPS] += row_ptr[r + 1] - row_ptr[r]
+        for s in range(np.uint64(row_ptr[r]), np.uint64(row_ptr[r + 1])):  # unsigned: no negative-index wrap
+            if _add_current(target, np.uint64(syn_post[s]), dendritic_input(w_mant[s], exponent), p, var, overflows,
+                            fault, strict):
                 return True
-        if plastic:
-            int_pre_plasticity(lrn, rules, c, row_ptr[r], row_ptr[r + 1], syn_post, w_mant, neurons.rng_state,
-                               counters.activity, ACT_LEARN)
     return False
+
+
+@njit(cache=True)
+def int_pre_phase(lrn, rules, c, pre_lo, pre_hi, row0, row_ptr, syn_post, w_mant, spiked_ids, n_spiked, rng_state,
+                  activity):
+    """The presynaptic half of projection c's rule (hw.emulator.learning) for each of this tick's spikes in id
+    order, after their delivery (rows of different presynaptic neurons are disjoint, so this equals running it
+    spike by spike within the delivery)."""
+    for q in range(n_spiked):
+        i = spiked_ids[q]
+        if pre_lo <= i < pre_hi:
+            r = row0 + i - pre_lo
+            int_pre_plasticity(lrn, rules, c, row_ptr[r], row_ptr[r + 1], syn_post, w_mant, rng_state, activity,
+                               ACT_LEARN)
 
 
 @njit(cache=True)
@@ -293,12 +298,12 @@ def int_drain(ring, tick, u, cores, var, counters):
             if row[j] != 0:
                 value = row[j]
                 row[j] = 0
-                if _add_current(u, j, value, p, var, counters):
+                if _add_current(u, j, value, p, var, counters.overflows, counters.fault, counters.strict):
                     return True
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def write_readout(spiked_ids, n_spiked, readout_lo, readout_hi, out_ids, n_out):
     for q in range(n_spiked):
         j = spiked_ids[q]
@@ -325,38 +330,50 @@ def run_int_ticks(t_first, n_ticks, io, cores, neurons, wiring, w_exp, w_mant, r
     reference's phases: traces after the populations, presynaptic halves with delivery, postsynaptic halves
     after the rings drain, then the tags' epoch sums and decay; the epoch's weight update is the caller's."""
     n_pops, n_proj = cores.model.shape[0], wiring.pre_lo.shape[0]
-    spiked_ids, activity = io.spiked_ids, counters.activity
+    # Arrays come out of their named tuples once, here: inside the tick loop every access to a tuple's member
+    # (and every call taking a tuple) is reference-counted (atomic), ~1 us per W1 tick.
+    spiked_ids, activity, overflows, fault, strict = io.spiked_ids, counters.activity, counters.overflows, \
+        counters.fault, counters.strict
+    model, lo, hi, noise = cores.model, cores.lo, cores.hi, cores.noise
+    v, u_exc, u_inh, left, fired = neurons.v, neurons.u_exc, neurons.u_inh, neurons.refractory_left, neurons.fired
     rng_state = neurons.rng_state
+    pre_lo, pre_hi, post_pop, port, delay = wiring.pre_lo, wiring.pre_hi, wiring.post_pop, wiring.port, wiring.delay
+    row_off, row_ptr, syn_post = wiring.row_off, wiring.row_ptr, wiring.syn_post
+    rule_of, pop_spike_end, is_neuron = rules.rule, rules.pop_spike_end, rules.is_neuron
     ranges = rules.trace_ranges
     has_traces = ranges.shape[0] > 0
-    n_readout = io.readout_hi - io.readout_lo
+    n_slots = ring_exc.shape[0]
+    readout_lo, readout_hi, out_ids, out_tick_ptr = io.readout_lo, io.readout_hi, io.out_ids, io.out_tick_ptr
+    n_readout = readout_hi - readout_lo
     n_out = 0
-    io.out_tick_ptr[0] = 0
+    out_tick_ptr[0] = 0
     for k in range(n_ticks):
-        if n_out + n_readout > io.out_ids.shape[0]:
+        if n_out + n_readout > out_ids.shape[0]:
             return k, n_out, False
         tick = t_first + k
         n_spiked = 0
         for p in range(n_pops):
-            model = cores.model[p]
             start = n_spiked
             stop = False
-            if model == MODEL_INPUT:
+            if model[p] == MODEL_INPUT:
                 n_spiked = input_spikes(io, k, spiked_ids, n_spiked)
-            elif model == MODEL_POISSON:
-                n_spiked = int_poisson(cores.lo[p], cores.hi[p], neurons.poisson_p, rng_state, activity,
-                                       spiked_ids, n_spiked)
-            elif model == MODEL_LIF:
-                n_spiked, stop = int_lif_update(cores, p, neurons, counters, spiked_ids, n_spiked)
-            elif model == MODEL_INTEGRATE_FIRE:
+            elif model[p] == MODEL_POISSON:
+                n_spiked = int_poisson(lo[p], hi[p], neurons.poisson_p, rng_state, activity, spiked_ids, n_spiked)
+            elif model[p] == MODEL_LIF and noise[p] == 0 and not strict:
+                n_spiked = int_lif_vector(p, lo[p], hi[p], cores.vth[p], cores.v_reset[p], cores.bias[p], cores.dv[p],
+                                          cores.du_exc[p], cores.du_inh[p], cores.refractory[p], v, u_exc, u_inh,
+                                          left, fired, activity, overflows, spiked_ids, n_spiked)
+            elif model[p] == MODEL_LIF:
+                n_spiked, stop = int_lif_scalar(cores, p, neurons, counters, spiked_ids, n_spiked)
+            elif model[p] == MODEL_INTEGRATE_FIRE:
                 n_spiked, stop = int_integrate_fire(cores, p, neurons, counters, spiked_ids, n_spiked)
-            elif model == MODEL_ALIF:
+            elif model[p] == MODEL_ALIF:
                 n_spiked, stop = int_lif_scalar(cores, p, neurons, counters, spiked_ids, n_spiked, True)
             if stop:
                 return k, n_out, True
-            if model != MODEL_INPUT:
+            if model[p] != MODEL_INPUT:
                 activity[ACT_SPIKES] += n_spiked - start
-            rules.pop_spike_end[p] = n_spiked
+            pop_spike_end[p] = n_spiked
         if has_traces:
             for r in range(ranges.shape[0]):
                 int_decay_traces(lrn.pre_trace, lrn.pre_d, ranges[r, 0], ranges[r, 1], rng_state)
@@ -364,30 +381,38 @@ def run_int_ticks(t_first, n_ticks, io, cores, neurons, wiring, w_exp, w_mant, r
             for q in range(n_spiked):
                 bump_trace(lrn.pre_trace, spiked_ids[q], rules.nearest)
         for c in range(n_proj):
-            if int_deliver(wiring, w_exp, w_mant, c, tick, spiked_ids, n_spiked, neurons, ring_exc, ring_inh,
-                           counters, rules, lrn):
+            var = VAR_U_INH if port[c] == 1 else VAR_U_EXC
+            if delay[c] == 0:
+                target = u_inh if port[c] == 1 else u_exc
+            else:
+                slot = (tick + delay[c]) % n_slots
+                target = ring_inh[slot] if port[c] == 1 else ring_exc[slot]
+            if int_deliver(post_pop[c], var, w_exp[c], pre_lo[c], pre_hi[c], row_off[c], target, row_ptr, syn_post,
+                           w_mant, spiked_ids, n_spiked, activity, overflows, fault, strict):
                 return k, n_out, True
-        if ring_exc.shape[0] > 1:
-            if int_drain(ring_exc, tick, neurons.u_exc, cores, VAR_U_EXC, counters):
+            if rule_of[c] != RULE_NONE:
+                int_pre_phase(lrn, rules, c, pre_lo[c], pre_hi[c], row_off[c], row_ptr, syn_post, w_mant, spiked_ids,
+                              n_spiked, rng_state, activity)
+        if n_slots > 1:
+            if int_drain(ring_exc, tick, u_exc, cores, VAR_U_EXC, counters):
                 return k, n_out, True
-            if int_drain(ring_inh, tick, neurons.u_inh, cores, VAR_U_INH, counters):
+            if int_drain(ring_inh, tick, u_inh, cores, VAR_U_INH, counters):
                 return k, n_out, True
         if has_traces:
             for p in range(n_pops):
-                if rules.is_neuron[p]:
-                    for q in range(0 if p == 0 else rules.pop_spike_end[p - 1], rules.pop_spike_end[p]):
+                if is_neuron[p]:
+                    for q in range(0 if p == 0 else pop_spike_end[p - 1], pop_spike_end[p]):
                         bump_trace(lrn.post_trace, spiked_ids[q], rules.nearest)
         for c in range(n_proj):
-            rule = rules.rule[c]
+            rule = rule_of[c]
             if rule == RULE_NONE:
                 continue
             int_post_plasticity(lrn, rules, c, spiked_ids, n_spiked, w_mant, rng_state, activity, ACT_LEARN)
             if rule == RULE_REWARD_STDP or rule == RULE_THIRD_FACTOR:
-                r0 = wiring.row_off[c]
-                int_tag_tick(lrn, c, wiring.row_ptr[r0], wiring.row_ptr[r0 + wiring.pre_hi[c] - wiring.pre_lo[c]],
-                             rng_state)
-        n_out = write_readout(spiked_ids, n_spiked, io.readout_lo, io.readout_hi, io.out_ids, n_out)
-        io.out_tick_ptr[k + 1] = n_out
+                r0 = row_off[c]
+                int_tag_tick(lrn, c, row_ptr[r0], row_ptr[r0 + pre_hi[c] - pre_lo[c]], rng_state)
+        n_out = write_readout(spiked_ids, n_spiked, readout_lo, readout_hi, out_ids, n_out)
+        out_tick_ptr[k + 1] = n_out
     return n_ticks, n_out, False
 
 
