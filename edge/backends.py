@@ -7,7 +7,8 @@ A URL is a back-end name with options, or a scheme with a device path and option
     emulator                                the fixed-point core emulator (integer, profile loihi)
     emulator?discretize=0                   the same mapping in float64 (matches numba; quantisation off)
     emulator?strict=1                       the first current wrap or voltage saturation is an error
-    serial:///dev/ttyACM0?baud=921600       (a board over pyserial; not in this version yet)
+    serial:///dev/ttyACM0?baud=921600       a board on a serial line (hw/serial/PROTOCOL.md), through pyserial
+    serial://socket://host:7000             the same over any pyserial URL (socket://, rfc2217://, loop://)
 
 ``check_backend_url`` validates a URL without importing the back end (used when a config is loaded);
 ``open_backend`` validates and instantiates it.
@@ -38,8 +39,12 @@ BACKENDS: dict[str, BackendKind] = {
     "emulator": BackendKind("hw.emulator.backend", "EmulatorBackend",
                             {"profile": ("loihi",), "strict": ("0", "1"), "discretize": ("0", "1")},
                             {"profile": "loihi", "strict": "0", "discretize": "1"}),
+    "serial": BackendKind("hw.serial.backend", "SerialBackend",
+                          {"baud": None, "timeout_ms": None, "retries": None, "reconnect_s": None,
+                           "snapshot_every": None, "profile": ("loihi",)},
+                          {"baud": "921600", "timeout_ms": "50", "retries": "5", "reconnect_s": "10",
+                           "snapshot_every": "1000", "profile": "loihi"}, has_path=True),
 }
-PLANNED = ("serial",)
 
 
 @dataclass(frozen=True)
@@ -62,9 +67,6 @@ def parse_backend_url(url: str) -> BackendURL:
         raise ValueError(f"backend {url!r}: empty URL (known back ends: {', '.join(sorted(BACKENDS))})")
     head, _, query = url.partition("?")
     name, sep, path = head.partition("://")
-    if name in PLANNED and name not in BACKENDS:
-        raise ValueError(f"backend {url!r}: the {name!r} back end is not part of this version yet "
-                         f"(available: {', '.join(sorted(BACKENDS))})")
     if name not in BACKENDS:
         raise ValueError(f"backend {url!r}: unknown back end {name!r} (known: {', '.join(sorted(BACKENDS))})")
     kind = BACKENDS[name]

@@ -255,8 +255,28 @@ def cmd_audio(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_board(args: argparse.Namespace) -> int:
+    from edge.board_cli import cmd_board_serve
+
+    return cmd_board_serve(args)
+
+
+def cmd_hil(args: argparse.Namespace) -> int:
+    from edge.board_cli import cmd_hil as hil
+
+    if args.seconds is None and args.source == "scene":
+        args.seconds = 10.0
+    return hil(args, _config(args))
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
-    if args.name == "emulator":
+    if args.name == "board":
+        from edge.bench.board import board_benchmark, default_recording
+
+        seconds = 20.0 if args.seconds == 600.0 else args.seconds
+        summary = board_benchmark(_config(args), args.recording or default_recording(args.data), seconds,
+                                  args.seed or 0, log=lambda m: print(m, file=sys.stderr, flush=True))
+    elif args.name == "emulator":
         from edge.bench.emulator import emulator_benchmark
 
         if args.compare not in (None, "lava"):
@@ -486,9 +506,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON line")
     p.set_defaults(func=cmd_compile)
 
+    p = sub.add_parser("board", help="the board emulator: the core emulator served as a board on a serial line")
+    board_sub = p.add_subparsers(dest="board_command", required=True, metavar="ACTION")
+    p = board_sub.add_parser("serve", help="serve on a new pseudo-terminal (its path is the first stdout line) "
+                             "or on --port, until stopped; wire protocol: hw/serial/PROTOCOL.md")
+    p.add_argument("--port", metavar="URL", help="serve on this pyserial port or URL instead of a new pty")
+    p.add_argument("--baud", type=int, default=921_600, help="--port: baud rate (default: %(default)s)")
+    p.add_argument("--link", metavar="PATH", help="also make PATH a symlink to the pty (a stable name across restarts)")
+    p.add_argument("--profile", default="loihi", choices=["loihi"], help="core profile (default: %(default)s)")
+    p.add_argument("--faults", metavar="SPEC", help="inject faults into the replies, e.g. drop=0.01,flip=1e-4,"
+                   "garbage_per_s=1,stall_ms=50,reset_every_s=60 (rates per simulated second; hw/serial/faults.py)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the faults (default: %(default)s)")
+    p.set_defaults(func=cmd_board, command="board serve")
+
+    p = sub.add_parser("hil", help="hardware in the loop: the same blocks on the in-process emulator and on a board, "
+                       "compared tick by tick and in the learned state (exit 1 on a mismatch)")
+    p.add_argument("source", help="a recording (any supported format), or 'scene' for the built-in closed loop")
+    p.add_argument("--board", required=True, metavar="URL", help="the board: a device (/dev/ttyACM0, a pty), a "
+                   "pyserial URL (socket://host:port) or a serial:// back-end URL with options")
+    p.add_argument("--config", help="TOML config file (default: built-in)")
+    p.add_argument("--seconds", type=_positive, help="sensor seconds to run (default: the whole recording; "
+                   "scene: 10)")
+    p.add_argument("--seed", type=int, help="seed of the network and scene (default: run.seed of the config)")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON line")
+    p.set_defaults(func=cmd_hil)
+
     p = sub.add_parser("bench", help="run a benchmark; the last stdout line is one JSON object")
     p.add_argument("name", choices=["tracking", "decode", "cuba", "stdp", "encoders", "fsdd", "memory", "replay",
-                                    "realtime", "emulator"],
+                                    "realtime", "emulator", "board"],
                    help="tracking: on-line learning of the tracking task; decode: event decoding and filter speed; "
                         "cuba / stdp: the W1 / W2 workloads of WORKLOADS.md; encoders: spike encoders' error and rate; "
                         "fsdd: spoken digits learned with local rules (accuracy, front-end and inference speed); "
@@ -496,7 +541,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "replay: end-to-end replay speed on evt2.raw tiled --copies times (data from --data); "
                         "realtime: the daemon at real time, its block latency and overruns (--seconds, --flood-hz); "
                         "emulator: the fixed-point core emulator against numba (float mode, fixed point, on-chip "
-                        "learning, deployment, hearing, memory, speed, energy; --compare lava)")
+                        "learning, deployment, hearing, memory, speed, energy; --compare lava); "
+                        "board: the tracking network on the board emulator over a pty (round trip, ticks/s, codec "
+                        "speed; --seconds of recording, default 20)")
     p.add_argument("--config", help="TOML config file (default: built-in)")
     p.add_argument("--seeds", type=int, default=5, help="number of seeds (default: %(default)s)")
     p.add_argument("--sim-seconds", type=_positive, default=120.0, help="simulated seconds per run (default: %(default)s)")

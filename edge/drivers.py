@@ -21,10 +21,12 @@ from edge.hearing import MODEL_KIND, Hearing, HearingConfig, load_model, save_mo
 from edge.logs import extra
 from edge.memory_stage import MemoryStage, split_memory, with_memory
 from edge.pipeline import LiveSource, Pipeline, build_pipeline
+from snn.backend import BackendUnavailable
 
 CHECKPOINT_KIND = "tracking"
 MAX_LABELS_PER_BLOCK = 8  # labels taught per block (audio); the rest of a flood is dropped and counted
 log = logging.getLogger("neuroedge.memory")
+backend_log = logging.getLogger("neuroedge.backend")
 
 
 def restore_memory(stage: MemoryStage | None, arrays: dict, meta: dict, path: Path) -> None:
@@ -67,6 +69,7 @@ class EventDriver:
         self.memory = (MemoryStage(config.memory, self.pipeline.encoder.n_inputs, config.run.dt_us)
                        if config.memory.enabled else None)
         self.guard = StateGuard(self.pipeline.backend)
+        self.backend_lost = False
 
     def receive(self, bus: Bus) -> int:
         """Take the pending rewards (they reach the next block, even across a pause); return how many."""
@@ -75,7 +78,14 @@ class EventDriver:
         return len(rewards)
 
     def step(self) -> list[Action] | None:
-        action = self.pipeline.step(external_reward=self._pending_reward)
+        try:
+            action = self.pipeline.step(external_reward=self._pending_reward)
+        except BackendUnavailable as e:  # a board off its line: no actions until it is back, learning kept
+            if not self.backend_lost:
+                backend_log.warning("back end unavailable, no actions until it is back: %s", e)
+            self.backend_lost = True
+            return []
+        self.backend_lost = False
         self._pending_reward = 0.0
         if action is None:
             return None
@@ -134,7 +144,17 @@ class EventDriver:
             "actions": c.actions, "events": c.events,
             "source": source.status() if hasattr(source, "status") else {"format": source.format},
             **(self.memory.status() if self.memory is not None else {}), **self.guard.status(),
+            **self._board_status(),
         }
+
+    def _board_status(self) -> dict:
+        """``board`` (CONNECTED / DISCONNECTED) and its ``reconnects``, for a back end on a serial line."""
+        link = getattr(self.pipeline.backend, "link_counters", None)
+        if link is None:
+            return {}
+        counters = link()
+        return {"board": counters["board"], "reconnects": counters["reconnects"],
+                "link": {k: counters[k] for k in ("retransmits", "crc_errors", "resyncs", "round_trip_ms_p99")}}
 
     def status_line(self, s: dict) -> str:
         return (
@@ -145,6 +165,7 @@ class EventDriver:
             f"rewards_in={s['rewards_received']} malformed={s['malformed_messages']} state={s['state']}"
             + (f" source={'connected' if s['source']['connected'] else 'DISCONNECTED'} reconnects={s['source']['reconnects']}"
                if "connected" in s["source"] else "")
+            + (f" board={s['board']} reconnects={s['reconnects']}" if "board" in s else "")
             + memory_status_line(s))
 
     def close(self) -> None:

@@ -255,8 +255,9 @@ def open_block_source(config: Config, seed: int, target: str | None, geometry: G
 
 def build_pipeline(config: Config, seed: int | None = None, recording: str | None = None,
                    learning: bool | None = None, initial_weights: np.ndarray | None = None,
-                   geometry: Geometry | None = None) -> Pipeline:
-    """Wire a pipeline from config: the built-in scene (closed loop) unless a recording or URL is given."""
+                   geometry: Geometry | None = None, backend=None) -> Pipeline:
+    """Wire a pipeline from config: the built-in scene (closed loop) unless a recording or URL is given;
+    ``backend`` (unloaded) replaces the config's back-end URL (edge.hil's lockstep pair)."""
     seed = config.run.seed if seed is None else seed
     dt_us, block_ticks = config.run.dt_us, config.run.block_ticks
     source = open_block_source(config, seed, recording, geometry)
@@ -273,6 +274,6 @@ def build_pipeline(config: Config, seed: int | None = None, recording: str | Non
     else:
         spec = tracking_network(config.network, grid_w, grid_h, seed, initial_weights=initial_weights,
                                 learning=learn, dt_us=dt_us)
-    backend = open_backend(config.backend.url)
+    backend = open_backend(config.backend.url) if backend is None else backend
     backend.load(spec, seed)
     return Pipeline(source, filters, encoder, backend, decoder, dt_us, block_ticks)

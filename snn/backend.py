@@ -16,6 +16,11 @@ from snn.frames import SpikeFrames
 from snn.spec import NetworkSpec
 
 
+class BackendUnavailable(RuntimeError):
+    """A back end whose device cannot be reached right now (a board off its line); the caller may carry on
+    without this block's spikes and try again with the next (the daemon does)."""
+
+
 class Backend(Protocol):
     """Advance a network in blocks of ticks; export and restore its learned and transient state."""
 

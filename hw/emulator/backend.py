@@ -16,9 +16,12 @@ with it.
 """
 from __future__ import annotations
 
+from pathlib import Path
 
 import numpy as np
 
+from hw.emulator.core_image import compiled_arrays
+from hw.emulator.image import arrays_sha256, image_name, read_image
 from hw.emulator.kernels import (
     ACT_ACTIVE, ACT_IDLE, ACT_LEARN, ACT_SPIKES, ACT_SYNOPS, CURRENT_LIMIT, N_ACTIVITY, OVF_CURRENT, OVF_VOLTAGE,
     VOLTAGE_LIMIT, Cores, Counters, FloatLearning, FloatNeurons, IntNeurons, Io, Wiring, run_float_ticks,
@@ -39,6 +42,7 @@ from snn.engine.homeostasis import normalise_incoming
 from snn.frames import SpikeFrames
 from snn.rng import make_rng_state
 from snn.spec import NetworkSpec, RewardSTDP, ThirdFactorHebb
+from hw.emulator.spec_arrays import spec_from_arrays
 
 PRIVATE = "emulator/"
 MIN_OUT_CAPACITY = 1 << 16
@@ -121,6 +125,30 @@ class EmulatorBackend:
         self._out_ids = np.empty(MIN_OUT_CAPACITY, dtype=np.int32)
         self._counts = {"ticks": 0, "blocks": 0, "input_spikes": 0, "readout_spikes": 0}
         self._layout = self._state_layout()
+
+    def load_image(self, source: str | Path | bytes, seed: int) -> dict:
+        """Load the network a core image carries (its path, or the file's bytes as a board receives them) as
+        ``load`` does; return the image's meta. ValueError, one line naming the image, when it is not a valid
+        image, has no network spec (written before images carried one), is for another core profile, or its
+        spec does not match its structure hash or its compiled tables."""
+        name = image_name(source)
+        arrays, meta = read_image(source)
+        if "spec" not in meta:
+            raise ValueError(f"{name}: core image has no network spec; recompile it with neuroedge compile")
+        if meta.get("profile") != self.profile.name:
+            raise ValueError(f"{name}: core image is for the {meta.get('profile')!r} core profile, {self.owner} "
+                             f"runs {self.profile.name!r}")
+        try:
+            spec = spec_from_arrays(arrays, meta["spec"])
+        except ValueError as e:
+            raise ValueError(f"{name}: {e}") from None
+        if meta.get("network_sha256") != spec.structure_sha256():
+            raise ValueError(f"{name}: core image's network spec does not match its network_sha256")
+        compiled = compiled_arrays(compile_network(spec))
+        if arrays_sha256({key: arrays[key] for key in compiled if key in arrays}) != arrays_sha256(compiled):
+            raise ValueError(f"{name}: core image's compiled tables do not match its network spec")
+        self.load(spec, seed)
+        return meta
 
     def _loaded(self, what: str) -> None:
         if self.net is None:

@@ -1,7 +1,9 @@
-"""The contents of a core image: a network's mapping onto cores and its compiled tables, as named arrays.
+"""The contents of a core image: a network's mapping onto cores, its compiled tables and the network itself.
 
-``image_contents`` gives the (arrays, meta) pair ``hw.emulator.image.write_image`` stores. The array set is
-open: later stages (integer parameters) add their own names beside these.
+``image_contents`` gives the (arrays, meta) pair ``hw.emulator.image.write_image`` stores. The network spec
+travels as hw.emulator.spec_arrays writes it (arrays ``spec.<path>``, layout in ``meta["spec"]``), so a board
+can rebuild it from the image alone. The array set is open: later stages (integer parameters) add their own
+names beside these.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import numpy as np
 from hw.emulator.mapping import MappingReport
 from snn.compile import CompiledNetwork, compile_network
 from snn.spec import NetworkSpec
+from hw.emulator.spec_arrays import spec_to_arrays
 
 RESOURCE_WORDS = {"compartments": "neurons", "in_axons": "input axons", "out_axons": "output axons",
                   "synapse_words": "words of synapse memory"}
@@ -39,15 +42,17 @@ def compiled_arrays(net: CompiledNetwork) -> dict[str, np.ndarray]:
 
 def image_contents(spec: NetworkSpec, report: MappingReport) -> tuple[dict[str, np.ndarray], dict]:
     """(arrays, meta) of ``spec`` as mapped by ``report`` (from ``map_network``); meta carries the profile name,
-    the network's structure SHA-256 and the mapping report. ValueError (``fit_error``) when it does not fit."""
+    the network's structure SHA-256, the mapping report and the spec's layout (``spec``, beside its arrays).
+    ValueError (``fit_error``) when it does not fit."""
     if not report.fits:
         raise ValueError(fit_error(report))
     net = compile_network(spec)
-    arrays = {**compiled_arrays(net), **mapping_arrays(report, spec)}
+    spec_arrays, layout = spec_to_arrays(spec)
+    arrays = {**compiled_arrays(net), **mapping_arrays(report, spec), **spec_arrays}
     meta = {"profile": report.profile, "network_sha256": spec.structure_sha256(), "dt_us": int(spec.dt_us),
             "n_neurons": int(net.n_neurons), "n_input": int(net.n_input), "readout": spec.readout,
             "populations": [[p.name, p.kind, int(p.size)] for p in spec.populations],
-            "projections": [c.name for c in spec.projections], "mapping": report.to_dict()}
+            "projections": [c.name for c in spec.projections], "mapping": report.to_dict(), "spec": layout}
     return arrays, meta
 
 

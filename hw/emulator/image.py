@@ -11,13 +11,15 @@ Format, version 1. The file is a NumPy ``.npz`` (a zip of ``.npy`` members, no p
 
 ``arrays_sha256`` hashes, for every array in name order, the line ``json([name, dtype.str, shape])`` followed
 by the array's C-order bytes, so a flipped bit, a dropped or renamed array or a changed dtype is detected.
-A reader refuses (ValueError, one line naming the file) a file that is not such a zip, a wrong magic, a
-version other than 1, a member that does not load, or a checksum mismatch. Writing goes to a temporary file
-in the same folder, fsynced, then renamed over the target, so a reader never sees half an image.
+A reader (of a path, or of the file's bytes as a board receives them) refuses (ValueError, one line naming
+the file) a file that is not such a zip, a wrong magic, a version other than 1, a member that does not load,
+or a checksum mismatch. Writing goes to a temporary file in the same folder, fsynced, then renamed over the
+target, so a reader never sees half an image.
 """
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import tempfile
@@ -85,25 +87,33 @@ def _first_line(error: Exception) -> str:
     return text.splitlines()[0] if text else "unreadable"
 
 
-def read_image(path: str | Path) -> tuple[dict[str, np.ndarray], dict]:
-    """Read a core image: (arrays by name, meta). ValueError, one line naming the file, when it is not a
-    valid version-1 image (wrong magic or version, truncated or corrupt, checksum mismatch)."""
-    path = Path(path)
+def image_name(source: str | Path | bytes, label: str | None = None) -> str:
+    """How error lines name an image: ``label`` if given, else the path, or ``<bytes>`` for the file's bytes."""
+    if label is not None:
+        return label
+    return "<bytes>" if isinstance(source, bytes) else str(source)
+
+
+def read_image(source: str | Path | bytes, label: str | None = None) -> tuple[dict[str, np.ndarray], dict]:
+    """Read a core image from a path or from the file's bytes: (arrays by name, meta). ValueError, one line naming
+    the image (``image_name``), when it is not a valid version-1 image (wrong magic or version, truncated or
+    corrupt, checksum mismatch)."""
+    name = image_name(source, label)
 
     def refuse(why: str) -> ValueError:
-        return ValueError(f"{path}: not a valid core image ({why})")
+        return ValueError(f"{name}: not a valid core image ({why})")
 
     try:
-        data = np.load(path, allow_pickle=False)
+        data = np.load(io.BytesIO(source) if isinstance(source, bytes) else Path(source), allow_pickle=False)
         if not isinstance(data, np.lib.npyio.NpzFile):
             raise refuse("not an .npz archive")
         with data:
             if HEADER not in data.files:
                 raise refuse(f"no {HEADER} member")
             header_bytes = data[HEADER]
-            arrays = {name: data[name] for name in data.files if name != HEADER}
+            arrays = {key: data[key] for key in data.files if key != HEADER}
     except ValueError as e:
-        if str(e).startswith(str(path)):
+        if str(e).startswith(name):
             raise
         raise refuse(_first_line(e)) from None
     except (OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as e:

@@ -24,6 +24,8 @@ NETWORK = Path(__file__).resolve().parents[2] / "launch" / "networks" / "trackin
     ("numba?dtype=float64", "numba?dtype=float64"),
     ("emulator", "emulator?discretize=1&profile=loihi&strict=0"),
     ("emulator?strict=1&discretize=0", "emulator?discretize=0&profile=loihi&strict=1"),
+    ("serial:///dev/ttyACM0?baud=115200", "serial:///dev/ttyACM0?baud=115200&profile=loihi&reconnect_s=10&retries=5"
+                                          "&snapshot_every=1000&timeout_ms=50"),
 ])
 def test_good_urls_have_a_canonical_form(url, canonical):
     assert check_backend_url(url) == canonical
@@ -35,7 +37,8 @@ def test_good_urls_have_a_canonical_form(url, canonical):
     ("numba?dtype=int8", ["dtype", "float32, float64"]),
     ("numba?speed=2", ["unknown option 'speed'"]),
     ("numba?dtype", ["numba?dtype"]),
-    ("serial:///dev/ttyACM0", ["serial", "not part of this version"]),
+    ("serial:///dev/ttyACM0?parity=odd", ["serial", "unknown option 'parity'"]),
+    ("serial", ["serial://DEVICE"]),
     ("emulator?profile=truenorth", ["profile", "loihi"]),
     ("", ["empty"]),
 ])
