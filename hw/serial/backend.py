@@ -27,9 +27,9 @@ import numpy as np
 from hw.serial import codec
 from hw.serial.board import step_reply_bound
 from hw.serial.codec import ErrorCode, Frame, MsgType
-from snn.backend import BackendUnavailable
+from snn.backend import BackendUnavailable, parse_reward
 from snn.frames import SpikeFrames
-from snn.spec import NetworkSpec
+from snn.spec import NetworkSpec, RewardSTDP
 
 HOST_NAME = "neuroedge-host"
 LOAD_TIMEOUT_S = 120.0
@@ -328,6 +328,7 @@ class SerialBackend:
         """Compile ``spec`` to a core image, connect, load it (seeded) and keep the board's first state."""
         self._image, self._seed = image_bytes(spec, self.profile), int(seed)
         self.spec = spec
+        self._has_reward_stdp = any(isinstance(p.plasticity, RewardSTDP) for p in spec.projections)
         self._ticks = 0
         try:
             self._bring_up()
@@ -345,12 +346,7 @@ class SerialBackend:
     def step(self, inputs: SpikeFrames, reward) -> SpikeFrames:
         """Run one block on the board (split into several STEPs when it does not fit one frame)."""
         self._loaded()
-        third = None
-        if np.ndim(reward) != 0:
-            third, reward = np.asarray(reward, dtype=np.float64), 0.0
-        reward = float(reward)
-        if not np.isfinite(reward):
-            raise ValueError(f"{self.owner}: reward must be finite, got {reward}")
+        reward, third = parse_reward(reward, self.n_readout, self._has_reward_stdp, self.owner)
         ptrs, ids = [np.zeros(1, np.int64)], []
         for payload in self._step_payloads(inputs, reward, third):
             reply = self._call(MsgType.STEP, payload)

@@ -4,7 +4,9 @@ network of tests/naive/network.py. No test here imports a back end's internals. 
 listed in UNSUPPORTED with the reason, and skipped, never loosened."""
 from __future__ import annotations
 
+import os
 import sys
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,7 +15,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from edge.backends import open_backend  # noqa: E402
+from edge.backends import open_backend as open_url  # noqa: E402
+from edge.board_cli import open_pty  # noqa: E402
+from hw.serial.board import BoardCore, FdLink, serve  # noqa: E402
 from naive.network import NaiveNetwork  # noqa: E402
 from snn.frames import SpikeFrames  # noqa: E402
 from snn.spec import (  # noqa: E402
@@ -26,7 +30,9 @@ BACKENDS = {
     "numba?dtype=float32": 2e-4,
     "emulator?discretize=0": 1e-9,   # the emulator's mapping in float64: the reference's arithmetic
     "emulator": 5e-2,                # integer core: weights quantised to 8-bit mantissas (tests/hw bounds it)
+    "serial://BOARD": 5e-2,          # the integer core on a board emulator over a real pty: each open, its own board
 }
+BOARD = "serial://BOARD"
 URLS = list(BACKENDS)
 INTEGER = "the integer core quantises weights and potentials, so spikes and values differ from float (see tests/hw)"
 LEARNS = ("the integer core learns in integers (7-bit traces, 16-bit tags, stochastic rounding, one epoch a "
@@ -36,13 +42,43 @@ POISSON = ("the Poisson schedule and generator are each back end's private state
 
 
 def _integer(url: str) -> bool:
-    return url.startswith("emulator") and "discretize=0" not in url
+    return url.startswith(("emulator", "serial")) and "discretize=0" not in url
 
 
 def _moves(p: dict) -> str | None:
+    if _integer(p["source"]) and _integer(p["target"]):
+        return None  # the same integer core on both sides (in process or on a board): exact
     if _integer(p["source"]) or _integer(p["target"]):
         return LEARNS
-    return POISSON if p["source"].startswith("emulator") != p["target"].startswith("emulator") else None
+    core = ("emulator", "serial")
+    return POISSON if p["source"].startswith(core) != p["target"].startswith(core) else None
+
+
+_boards: list[tuple[threading.Event, threading.Thread, int, int]] = []
+
+
+def open_backend(url: str):
+    """open_url, with ``serial://BOARD`` opened on a new board: the board emulator serving a fresh pty from a
+    thread of this process (a device, like a board on a cable; the back end under test is the serial one)."""
+    if url != BOARD:
+        return open_url(url)
+    master, slave, path = open_pty()
+    stop = threading.Event()
+    thread = threading.Thread(target=serve, args=(FdLink(master), BoardCore(), ), kwargs={"stop": stop.is_set,
+                              "poll_s": 0.02}, daemon=True)
+    thread.start()
+    _boards.append((stop, thread, master, slave))
+    return open_url(f"serial://{path}")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_boards():
+    yield
+    for stop, thread, master, slave in _boards:
+        stop.set()
+        thread.join(5)
+        os.close(master)
+        os.close(slave)
 
 
 UNSUPPORTED = {
