@@ -273,8 +273,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.name == "board":
         from edge.bench.board import board_benchmark, default_recording
 
-        seconds = 20.0 if args.seconds == 600.0 else args.seconds
-        summary = board_benchmark(_config(args), args.recording or default_recording(args.data), seconds,
+        summary = board_benchmark(_config(args), args.recording or default_recording(args.data), args.seconds or 20.0,
                                   args.seed or 0, log=lambda m: print(m, file=sys.stderr, flush=True))
     elif args.name == "emulator":
         from edge.bench.emulator import emulator_benchmark
@@ -339,7 +338,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     elif args.name == "realtime":
         from edge.bench.realtime import realtime_benchmark
 
-        summary = realtime_benchmark(args.seconds, args.flood_hz, args.seed or 0, _config(args))
+        summary = realtime_benchmark(args.seconds or 600.0, args.flood_hz, args.seed or 0, _config(args))
     elif args.name == "replay":
         from edge.bench.replay import replay_benchmark
 
@@ -578,8 +577,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fsdd: spike code of the envelopes (default: rate)")
     p.add_argument("--loso", action="store_true", help="fsdd: also train on 3 speakers and test on the 4th, "
                    "for each speaker (accuracy on unseen speakers)")
-    p.add_argument("--seconds", type=_positive, default=600.0,
-                   help="realtime: wall seconds to run the daemon (default: %(default)s)")
+    p.add_argument("--seconds", type=_positive,
+                   help="realtime: wall seconds to run the daemon (default: 600); board: sensor seconds of blocks "
+                        "stepped on the board (default: 20)")
     p.add_argument("--flood-hz", type=float, default=0.0, help="realtime: malformed bus messages a second from "
                    "a separate process (default: 0, the bus idle)")
     p.add_argument("--json", action="store_true", help="print the result as one JSON line")

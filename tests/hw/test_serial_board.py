@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -138,64 +139,61 @@ def _one_line(error: pytest.ExceptionInfo, *words: str) -> None:
         assert word in text
 
 
-def test_a_board_that_never_answers_is_an_error_within_the_timeout(spec):
+@contextmanager
+def misbehaving(behaviour=None):
+    """A pty whose other end runs ``behaviour(master_fd, stop)`` in a thread (None: nobody answers); yields the
+    device path."""
     master, slave, path = open_pty()
+    stop = threading.Event()
+    thread = threading.Thread(target=behaviour, args=(master, stop), daemon=True) if behaviour else None
+    if thread is not None:
+        thread.start()
     try:
-        host = SerialBackend(path, timeout_ms="20", retries="2")
-        start = time.monotonic()
-        with pytest.raises(ValueError) as error:
-            host.load(spec, SEED)
-        assert time.monotonic() - start < 2.0
-        _one_line(error, path, "HELLO")
+        yield path
     finally:
+        stop.set()
+        if thread is not None:
+            thread.join(2)
         os.close(master)
         os.close(slave)
+
+
+def babble(master: int, stop: threading.Event) -> None:
+    rng = np.random.default_rng(0)
+    while not stop.is_set():
+        os.write(master, rng.integers(0, 256, 200, dtype=np.uint8).tobytes())
+        time.sleep(0.002)
+
+
+def speak_version_2(master: int, stop: threading.Event) -> None:
+    link, decoder = FdLink(master), codec.FrameDecoder()
+    while not stop.is_set():
+        for frame in decoder.feed(link.read(0.02)):
+            os.write(master, codec.encode_frame(Frame(MsgType.ERROR, frame.seq, codec.error_payload(
+                ErrorCode.BAD_VERSION, "host speaks protocol 1..1; this board speaks 2..2"))))
+
+
+def test_a_board_that_never_answers_is_an_error_within_the_timeout(spec):
+    with misbehaving() as path:
+        start = time.monotonic()
+        with pytest.raises(ValueError) as error:
+            SerialBackend(path, timeout_ms="20", retries="2").load(spec, SEED)
+        assert time.monotonic() - start < 2.0
+        _one_line(error, path, "HELLO")
 
 
 def test_a_board_answering_garbage_is_an_error_naming_the_port(spec):
-    master, slave, path = open_pty()
-    stop = threading.Event()
-
-    def babble():
-        rng = np.random.default_rng(0)
-        while not stop.is_set():
-            os.write(master, rng.integers(0, 256, 200, dtype=np.uint8).tobytes())
-            time.sleep(0.002)
-    thread = threading.Thread(target=babble, daemon=True)
-    thread.start()
-    try:
+    with misbehaving(babble) as path:
         with pytest.raises(ValueError) as error:
             SerialBackend(path, timeout_ms="20", retries="2").load(spec, SEED)
         _one_line(error, path)
-    finally:
-        stop.set()
-        thread.join(2)
-        os.close(master)
-        os.close(slave)
 
 
 def test_a_board_of_another_protocol_version_is_refused_in_one_line(spec):
-    master, slave, path = open_pty()
-    stop = threading.Event()
-
-    def answer():
-        decoder = FdLink(master), codec.FrameDecoder()
-        while not stop.is_set():
-            for frame in decoder[1].feed(decoder[0].read(0.02)):
-                reply = Frame(MsgType.ERROR, frame.seq, codec.error_payload(
-                    ErrorCode.BAD_VERSION, "host speaks protocol 1..1; this board speaks 2..2"))
-                os.write(master, codec.encode_frame(reply))
-    thread = threading.Thread(target=answer, daemon=True)
-    thread.start()
-    try:
+    with misbehaving(speak_version_2) as path:
         with pytest.raises(ValueError) as error:
             SerialBackend(path).load(spec, SEED)
         _one_line(error, path, "BAD_VERSION", "2..2")
-    finally:
-        stop.set()
-        thread.join(2)
-        os.close(master)
-        os.close(slave)
 
 
 def test_a_missing_port_is_an_error_naming_it(tmp_path, spec):
