@@ -34,6 +34,7 @@ from hw.emulator.profile import PROFILES
 from hw.emulator.quantize import (
     COMPARTMENT_MODELS, check_supported, compartment_populations, effective_weight_mv, quantize, weight_mantissa,
 )
+from hw.emulator.spec_arrays import spec_from_arrays
 from hw.emulator.state_layout import StateArray, checked, part, scaled, scaled_range, whole
 from snn.backend import parse_reward, reward_dopamine
 from snn.codes import MODEL_ALIF, MODEL_INTEGRATE_FIRE, P_K_EXC, P_K_INH, RULE_REWARD_STDP, RULE_THIRD_FACTOR
@@ -42,7 +43,6 @@ from snn.engine.homeostasis import normalise_incoming
 from snn.frames import SpikeFrames
 from snn.rng import make_rng_state
 from snn.spec import NetworkSpec, RewardSTDP, ThirdFactorHebb
-from hw.emulator.spec_arrays import spec_from_arrays
 
 PRIVATE = "emulator/"
 MIN_OUT_CAPACITY = 1 << 16
