@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import helpers  # noqa: E402
 from test_cli_errors import assert_one_line_error  # noqa: E402
@@ -61,6 +63,7 @@ def test_lockstep_names_the_first_tick_where_the_two_differ():
     assert re.match(rf"tick \d+: population '{spec.readout}' spiked", pair.first_mismatch)
 
 
+@pytest.mark.guard
 def test_the_daemon_rides_out_a_board_killed_and_restarted(tmp_path):
     link = tmp_path / "board"
     board, _ = serve(tmp_path, "--link", str(link))

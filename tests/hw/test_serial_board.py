@@ -87,6 +87,7 @@ def run_both(host, spec, n: int, seed: int = 0):
     return reference
 
 
+@pytest.mark.guard
 def test_a_board_steps_and_learns_exactly_like_the_emulator_in_process(board, spec):
     host = SerialBackend(board.path)
     reference = run_both(host, spec, 60)
@@ -116,6 +117,7 @@ def test_learned_state_moves_between_the_board_and_the_emulator(board, spec):
     host.close()
 
 
+@pytest.mark.guard
 def test_every_fault_kind_is_survived_and_nothing_learned_is_lost(spec):
     faults = parse_faults("drop=0.03,flip=3e-4,garbage_per_s=10,stall_ms=80,reset_every_s=0.4")
     board = Board(faults, seed=2)
