@@ -37,6 +37,9 @@ LOAD_TIMEOUT_S = 120.0
 compile kernels); asked again at doubling intervals up to RETRY_MAX_S meanwhile."""
 RETRY_MAX_S = 1.0
 CHUNK_BYTES = 60_000
+"""Transfer chunk size, at most: smaller when the board's HELLO_ACK announces a smaller payload or buffer."""
+CHUNK_HEAD_BYTES = 8
+"""A chunk payload's own head (offset; a STATE_CHUNK's total and offset) besides its data."""
 MIN_CHUNK_BYTES = 512
 BACKOFF_FIRST_S, BACKOFF_MAX_S = 0.05, 2.0
 PORTABLE = ("network/", "population/", "projection/")
@@ -121,6 +124,7 @@ class SerialBackend:
         self._ticks = 0
         self.bytes_sent = self.bytes_received = 0
         self._state_chunk = CHUNK_BYTES
+        self._send_limit = self._reply_limit = codec.MAX_PAYLOAD
 
     # --- the line ------------------------------------------------------------------------------------------
 
@@ -227,7 +231,7 @@ class SerialBackend:
     def _handshake(self) -> None:
         reply = self._request(MsgType.HELLO, codec.hello_payload(codec.PROTOCOL_VERSION, codec.PROTOCOL_VERSION,
                                                                  HOST_NAME))
-        version, _max_payload, _rx_buffer, session, info = codec.parse_hello_ack(reply.payload)
+        version, max_payload, rx_buffer, session, info = codec.parse_hello_ack(reply.payload)
         if version != codec.PROTOCOL_VERSION:
             raise ValueError(f"{self.owner}: the board chose protocol {version}, this host speaks "
                              f"{codec.PROTOCOL_VERSION}")
@@ -236,17 +240,23 @@ class SerialBackend:
                              f"compiles for {self.profile!r}")
         self.session = session
         self.board_info = info
+        self._reply_limit = max_payload
+        self._send_limit = codec.payload_limit(max_payload, rx_buffer)
+        if self._send_limit < MIN_CHUNK_BYTES:
+            raise ValueError(f"{self.owner}: the board takes payloads of at most {self._send_limit} bytes; this host "
+                             f"needs {MIN_CHUNK_BYTES}")
 
     def _transfer(self, begin: MsgType, blob: bytes, seed: int) -> dict:
         self._request(begin, codec.begin_payload(seed, len(blob), hashlib.sha256(blob).digest()))
-        for offset in range(0, len(blob), CHUNK_BYTES):
-            self._request(MsgType(begin + 1), codec.chunk_payload(offset, blob[offset:offset + CHUNK_BYTES]))
+        size = min(CHUNK_BYTES, self._send_limit - CHUNK_HEAD_BYTES)
+        for offset in range(0, len(blob), size):
+            self._request(MsgType(begin + 1), codec.chunk_payload(offset, blob[offset:offset + size]))
         return codec.parse_json(self._request(MsgType(begin + 2), patience_s=LOAD_TIMEOUT_S).payload)
 
     def _fetch_state(self) -> bytes:
         """The board's state blob, in chunks; a chunk that does not get through (a long reply meets more bit
         errors) is asked again at half the size, down to MIN_CHUNK_BYTES; the size that got through is kept (a
-        reconnect starts again from CHUNK_BYTES)."""
+        reconnect starts again from the largest the board's replies allow)."""
         blob, total = bytearray(), None
         while total is None or len(blob) < total:
             try:
@@ -265,10 +275,10 @@ class SerialBackend:
     def _bring_up(self) -> None:
         """Open, handshake, load the image; the state the host holds and the blocks logged since are the
         caller's."""
-        self._state_chunk = CHUNK_BYTES
         self._close_port()
         self._open()
         self._handshake()
+        self._state_chunk = min(CHUNK_BYTES, self._reply_limit - CHUNK_HEAD_BYTES)
         loaded = self._transfer(MsgType.LOAD_BEGIN, self._image, self._seed)
         self.n_input, self.n_readout = int(loaded["n_input"]), int(loaded["n_readout"])
         self.connected = True
@@ -344,37 +354,30 @@ class SerialBackend:
             raise RuntimeError(f"{self.owner}: load() a network first")
 
     def step(self, inputs: SpikeFrames, reward) -> SpikeFrames:
-        """Run one block on the board (split into several STEPs when it does not fit one frame)."""
+        """Run one block on the board: one STEP, since a block is the learning epoch and cannot be split."""
         self._loaded()
         reward, third = parse_reward(reward, self.n_readout, self._has_reward_stdp, self.owner)
-        ptrs, ids = [np.zeros(1, np.int64)], []
-        for payload in self._step_payloads(inputs, reward, third):
-            reply = self._call(MsgType.STEP, payload)
-            tick_ptr, out_ids, _board_tick = codec.parse_step_result(reply.payload)
-            self._log.append((payload, reply.payload))
-            ptrs.append(tick_ptr[1:].astype(np.int64) + ptrs[-1][-1])
-            ids.append(out_ids.astype(np.int32))
+        payload = self._step_payload(inputs, reward, third)
+        reply = self._call(MsgType.STEP, payload)
+        tick_ptr, out_ids, _board_tick = codec.parse_step_result(reply.payload)
+        self._log.append((payload, reply.payload))
         self._ticks += inputs.n_ticks
         if len(self._log) >= self.snapshot_every:
             self._refresh_snapshot()
-        return SpikeFrames(np.concatenate(ptrs), np.concatenate(ids) if ids else np.zeros(0, np.int32))
+        return SpikeFrames(tick_ptr.astype(np.int64), out_ids.astype(np.int32))
 
-    def _step_payloads(self, inputs: SpikeFrames, reward: float, third) -> list[bytes]:
-        """STEP payloads for the block: whole, or halved by ticks until each, and its largest reply, fits one
-        frame."""
-        tick_ptr = np.asarray(inputs.tick_ptr, dtype=np.int64)
-        ids = np.asarray(inputs.neuron_ids)
-
-        def pieces(lo: int, hi: int) -> list[bytes]:
-            sub = tick_ptr[lo:hi + 1] - tick_ptr[lo]
-            payload = codec.step_payload(sub.astype(np.uint32), ids[tick_ptr[lo]:tick_ptr[hi]].astype(np.uint32),
-                                         reward if lo == 0 else 0.0, third if lo == 0 else None)
-            fits = len(payload) <= codec.MAX_PAYLOAD and step_reply_bound(hi - lo, self.n_readout) <= codec.MAX_PAYLOAD
-            if fits or hi - lo == 1:
-                return [payload]
-            mid = (lo + hi) // 2
-            return pieces(lo, mid) + pieces(mid, hi)
-        return pieces(0, inputs.n_ticks)
+    def _step_payload(self, inputs: SpikeFrames, reward: float, third) -> bytes:
+        """The block's STEP; ValueError (one line) when it, or the largest reply it can have, does not fit the
+        board's frames (a smaller block_ticks does)."""
+        payload = codec.step_payload(np.asarray(inputs.tick_ptr).astype(np.uint32),
+                                     np.asarray(inputs.neuron_ids).astype(np.uint32), reward, third)
+        reply_bound = step_reply_bound(inputs.n_ticks, self.n_readout)
+        if len(payload) > self._send_limit or reply_bound > self._reply_limit:
+            raise ValueError(f"{self.owner}: a block of {inputs.n_ticks} ticks ({inputs.n_spikes} input spikes, "
+                             f"{self.n_readout} readout neurons) needs up to {max(len(payload), reply_bound)} bytes "
+                             f"in one frame; this board's frames take {min(self._send_limit, self._reply_limit)}: "
+                             f"use fewer ticks per block")
+        return payload
 
     def set_learning(self, enabled: bool) -> None:
         self._loaded()

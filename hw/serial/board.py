@@ -21,8 +21,6 @@ from hw.serial.faults import FaultInjector, FaultSpec
 from snn.frames import SpikeFrames
 
 FIRMWARE = "neuroedge-board-emulator"
-RX_BUFFER_BYTES = codec.MAX_ENCODED
-"""The board reads a whole frame before acting on it: a host never sends one longer than this."""
 MAX_IMAGE_BYTES = 256 << 20
 
 
@@ -43,8 +41,10 @@ class BoardError(Exception):
 class BoardCore:
     """The firmware's state machine over an emulator back end of ``profile`` (hw.emulator.profile)."""
 
-    def __init__(self, profile: str = "loihi") -> None:
+    def __init__(self, profile: str = "loihi", max_payload: int = codec.MAX_PAYLOAD) -> None:
         self.profile = profile
+        self.max_payload = max_payload
+        """The largest payload (bytes) this board takes and sends, announced in HELLO_ACK."""
         self.ticks_stepped = 0
         """Ticks executed since the process started (across resets)."""
         self.furthest_s = 0.0
@@ -79,6 +79,9 @@ class BoardCore:
         if self._cache is not None and frame.type != MsgType.HELLO and self._cache[:2] == (frame.seq, frame.type):
             return self._cache[2]
         try:
+            if len(frame.payload) > self.max_payload:
+                raise BoardError(ErrorCode.TOO_LARGE, f"{len(frame.payload)} payload bytes; this board takes at most "
+                                                      f"{self.max_payload}")
             if frame.version != codec.PROTOCOL_VERSION:
                 raise BoardError(ErrorCode.BAD_VERSION, f"frame version {frame.version}; this board speaks protocol "
                                                         f"{codec.PROTOCOL_VERSION}..{codec.PROTOCOL_VERSION}")
@@ -104,8 +107,9 @@ class BoardCore:
             if not low <= codec.PROTOCOL_VERSION <= high:
                 raise BoardError(ErrorCode.BAD_VERSION, f"host speaks protocol {low}..{high}; this board speaks "
                                                         f"{codec.PROTOCOL_VERSION}..{codec.PROTOCOL_VERSION}")
-            return MsgType.HELLO_ACK, codec.hello_ack_payload(codec.PROTOCOL_VERSION, codec.MAX_PAYLOAD,
-                                                              RX_BUFFER_BYTES, self.session, self._info())
+            return MsgType.HELLO_ACK, codec.hello_ack_payload(codec.PROTOCOL_VERSION, self.max_payload,
+                                                              codec.max_encoded_size(self.max_payload), self.session,
+                                                              self._info())
         if kind in (MsgType.LOAD_BEGIN, MsgType.SET_STATE_BEGIN):
             if kind == MsgType.SET_STATE_BEGIN:
                 self._loaded()
@@ -147,6 +151,7 @@ class BoardCore:
             raise BoardError(ErrorCode.OUT_OF_ORDER, f"state offset {offset} without a snapshot (ask offset 0 first)")
         if offset > len(self._state_blob):
             raise BoardError(ErrorCode.BAD_PAYLOAD, f"state offset {offset} is past its {len(self._state_blob)} bytes")
+        max_len = min(max_len, self.max_payload - 8)
         return MsgType.STATE_CHUNK, codec.state_chunk_payload(len(self._state_blob), offset,
                                                               self._state_blob[offset:offset + max_len])
 
@@ -193,7 +198,7 @@ class BoardCore:
             raise BoardError(ErrorCode.BAD_PAYLOAD, f"{len(third)} third-factor values, the readout has "
                                                     f"{self.n_readout} neurons")
         n_ticks = len(tick_ptr) - 1
-        if step_reply_bound(n_ticks, self.n_readout) > codec.MAX_PAYLOAD:
+        if step_reply_bound(n_ticks, self.n_readout) > self.max_payload:
             raise BoardError(ErrorCode.TOO_LARGE, f"{n_ticks} ticks of {self.n_readout} readout neurons may not fit "
                                                   f"one reply: send fewer ticks per STEP")
         out = self.backend.step(SpikeFrames(tick_ptr.astype(np.int64), ids.astype(np.int32)),

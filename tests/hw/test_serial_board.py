@@ -41,9 +41,9 @@ def spec():
 class Board:
     """A board emulator serving one pty from a thread of this process."""
 
-    def __init__(self, faults: FaultSpec = FaultSpec(), seed: int = 0) -> None:
+    def __init__(self, faults: FaultSpec = FaultSpec(), seed: int = 0, max_payload: int = codec.MAX_PAYLOAD) -> None:
         self.master, self.slave, self.path = open_pty()
-        self.core = BoardCore()
+        self.core = BoardCore(max_payload=max_payload)
         self.stop = threading.Event()
         self.counts: dict = {}
         self.thread = threading.Thread(target=self._run, args=(faults, seed), daemon=True)
@@ -96,6 +96,21 @@ def test_a_board_steps_and_learns_exactly_like_the_emulator_in_process(board, sp
     assert report["ticks"] == 60 * BLOCK_TICKS and report["energy_j"] > 0 and report["reconnects"] == 0
     assert report["round_trip_ms_p99"] > 0
     host.close()
+
+
+def test_the_host_sizes_its_frames_to_a_small_board_and_refuses_a_block_too_big_for_it(spec):
+    board = Board(max_payload=2048)  # a block's reply may need 16 + 4 * 11 + 4 * 10 * 32 = 1340 bytes
+    try:
+        host = SerialBackend(board.path)
+        reference = run_both(host, spec, 10)
+        assert state_difference(reference.state(), host.state()) is None
+        assert host.link_counters()["retransmits"] <= 1  # the load's patience only: nothing refused as too large
+        with pytest.raises(ValueError) as error:
+            host.step(SpikeFrames.empty(20), 0.0)
+        _one_line(error, board.path, "20 ticks", "fewer ticks per block")
+        host.close()
+    finally:
+        board.close()
 
 
 def test_learned_state_moves_between_the_board_and_the_emulator(board, spec):
