@@ -15,6 +15,9 @@ import numpy as np
 from snn.frames import SpikeFrames
 from snn.spec import NetworkSpec
 
+PORTABLE_PREFIXES = ("network/", "population/", "projection/")
+"""Prefixes of the portable state names; any other name is one back end's private array."""
+
 
 class BackendUnavailable(RuntimeError):
     """A back end whose device cannot be reached right now (a board off its line); the caller may carry on

@@ -36,7 +36,7 @@ from hw.emulator.quantize import (
 )
 from hw.emulator.spec_arrays import spec_from_arrays
 from hw.emulator.state_layout import StateArray, checked, part, scaled, scaled_range, whole
-from snn.backend import parse_reward, reward_dopamine
+from snn.backend import PORTABLE_PREFIXES, parse_reward, reward_dopamine
 from snn.codes import MODEL_ALIF, MODEL_INTEGRATE_FIRE, P_K_EXC, P_K_INH, RULE_REWARD_STDP, RULE_THIRD_FACTOR
 from snn.compile import NEVER_TICK, compile_network
 from snn.engine.homeostasis import normalise_incoming
@@ -454,7 +454,7 @@ class EmulatorBackend:
                     continue
                 raise ValueError(f"{self.owner}: state has no array {name!r}")
             values[name] = checked(self.owner, name, entry, state[name])
-        extra = sorted(k for k in state if k.startswith(("network/", "population/", "projection/"))
+        extra = sorted(k for k in state if k.startswith(PORTABLE_PREFIXES)
                        and k not in self._layout)
         if extra:
             raise ValueError(f"{self.owner}: state has an array this network does not: {extra[0]!r}")

@@ -27,7 +27,7 @@ import numpy as np
 from hw.serial import codec
 from hw.serial.board import step_reply_bound
 from hw.serial.codec import ErrorCode, Frame, MsgType
-from snn.backend import BackendUnavailable, parse_reward
+from snn.backend import PORTABLE_PREFIXES, BackendUnavailable, parse_reward
 from snn.frames import SpikeFrames
 from snn.spec import NetworkSpec, RewardSTDP
 
@@ -42,8 +42,6 @@ CHUNK_HEAD_BYTES = 8
 """A chunk payload's own head (offset; a STATE_CHUNK's total and offset) besides its data."""
 MIN_CHUNK_BYTES = 512
 BACKOFF_FIRST_S, BACKOFF_MAX_S = 0.05, 2.0
-PORTABLE = ("network/", "population/", "projection/")
-"""Prefixes of the seam's portable state names (snn.backend); anything else is a back end's private array."""
 REPLY_TYPES = {MsgType.HELLO: MsgType.HELLO_ACK, MsgType.STEP: MsgType.STEP_RESULT,
                MsgType.GET_STATE: MsgType.STATE_CHUNK, MsgType.STATS: MsgType.STATS_REPLY}
 
@@ -411,7 +409,7 @@ class SerialBackend:
     def write(self, name: str, value: np.ndarray) -> None:
         """Set one portable array: the board restores its portable state with ``name`` replaced (its private
         arrays, absent from what is sent, keep their values)."""
-        state = {key: array for key, array in self.state().items() if key.startswith(PORTABLE)}
+        state = {key: array for key, array in self.state().items() if key.startswith(PORTABLE_PREFIXES)}
         if name not in state:
             raise KeyError(f"{self.owner}: no portable state array {name!r}")
         state[name] = value

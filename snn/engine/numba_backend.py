@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from snn.backend import parse_reward, reward_dopamine
+from snn.backend import PORTABLE_PREFIXES, parse_reward, reward_dopamine
 from snn.compile import NEVER_TICK, CompiledNetwork, compile_network
 from snn.engine.kernel import (
     FLAG_BLOCK_BYTES, Block, Delays, Neurons, Populations, Projections, ShortTerm, Synapses, Traces, all_finite, run_ticks,
@@ -291,7 +291,7 @@ class NumbaBackend:
                     continue
                 raise ValueError(f"numba backend: state has no array {name!r}")
             checked[name] = self._checked(name, state[name], source, index, kind)
-        ours = ("network/", "population/", "projection/", PRIVATE)
+        ours = (*PORTABLE_PREFIXES, PRIVATE)
         extra = sorted(k for k in state if k.startswith(ours) and k not in self._layout)
         if extra:
             raise ValueError(f"numba backend: state has an array this network does not: {extra[0]!r}")
